@@ -1,0 +1,118 @@
+"""Open a data folder safely: lock it, check the file, migrate with a backup, seed, wire services."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Engine, func, insert, select
+
+from dyy_desk.core.clock import Clock
+from dyy_desk.core.ids import new_id
+from dyy_desk.db.engine import make_engine
+from dyy_desk.db.file_check import check_database_file
+from dyy_desk.db.migrate import MigrationResult, upgrade_database
+from dyy_desk.db.repos.tables import app_meta, tickets, users
+from dyy_desk.infra.instance_lock import InstanceLock
+from dyy_desk.infra.paths import DataPaths, read_resource_text
+from dyy_desk.services.demo_seed import seed_demo
+from dyy_desk.services.directory import DirectoryService
+from dyy_desk.services.errors import ServiceError
+from dyy_desk.services.tickets import TicketService
+
+_log = logging.getLogger(__name__)
+
+
+class Seed(StrEnum):
+    DEMO = "demo"
+    EMPTY = "empty"
+
+
+@dataclass
+class Workspace:
+    paths: DataPaths
+    engine: Engine
+    clock: Clock
+    machine_id: str
+    migration: MigrationResult
+    tickets: TicketService
+    directory: DirectoryService
+    _lock: InstanceLock | None
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+def open_workspace(
+    paths: DataPaths, *, clock: Clock, seed_if_new: Seed | None = Seed.DEMO, lock: bool = True
+) -> Workspace:
+    """Raises FolderInUse, DatabaseFileError, SchemaTooNew or NotOurDatabase with a user-facing message;
+    in every such case the files on disk are left as they were."""
+    paths.ensure()
+    instance_lock = InstanceLock(paths.lock_path) if lock else None
+    if instance_lock:
+        instance_lock.acquire()
+    try:
+        check_database_file(paths.db_path)
+        engine = make_engine(paths.db_path)
+        try:
+            migration = upgrade_database(engine, paths.db_path, backup_dir=paths.backup_dir, now=clock.now())
+            machine_id = _machine_id(engine)
+            if seed_if_new is not None and migration.previous is None:
+                _seed(engine, seed_if_new, clock=clock, origin=machine_id)
+        except BaseException:
+            engine.dispose()
+            raise
+    except BaseException:
+        if instance_lock:
+            instance_lock.release()
+        raise
+    return Workspace(
+        paths=paths,
+        engine=engine,
+        clock=clock,
+        machine_id=machine_id,
+        migration=migration,
+        tickets=TicketService(engine=engine, clock=clock, origin=machine_id),
+        directory=DirectoryService(engine=engine, clock=clock, origin=machine_id),
+        _lock=instance_lock,
+    )
+
+
+def initialise(paths: DataPaths, *, clock: Clock, seed: Seed) -> str:
+    """`dyy-desk init`: only into a folder that holds no workspace data yet."""
+    workspace = open_workspace(paths, clock=clock, seed_if_new=None)
+    try:
+        with workspace.engine.begin() as conn:
+            has_data = conn.execute(select(func.count()).select_from(users)).scalar_one() > 0
+            if has_data:
+                raise ServiceError(f"{paths.data_dir} 已经有工作区数据，未做任何改动。请换一个空文件夹。")
+        _seed(workspace.engine, seed, clock=clock, origin=workspace.machine_id)
+        with workspace.engine.connect() as conn:
+            count = conn.execute(select(func.count()).select_from(tickets)).scalar_one()
+        return f"已在 {paths.data_dir} 创建{'演示' if seed is Seed.DEMO else '空白'}工作区（{count} 个工单）"
+    finally:
+        workspace.close()
+
+
+def _machine_id(engine: Engine) -> str:
+    with engine.begin() as conn:
+        value = conn.execute(select(app_meta.c.value).where(app_meta.c.key == "machine_id")).scalar()
+        if value is None:
+            value = new_id()
+            conn.execute(insert(app_meta).values(key="machine_id", value=value))
+        return str(value)
+
+
+def _seed(engine: Engine, seed: Seed, *, clock: Clock, origin: str) -> None:
+    if seed is Seed.EMPTY:
+        return
+    with engine.begin() as conn:
+        count = seed_demo(
+            conn, spec_text=read_resource_text("demo", "workspace.toml"), now=clock.now(), origin=origin
+        )
+    _log.info("seeded demo workspace with %d tickets", count)

@@ -1,0 +1,300 @@
+"""The main window composes the panels, the header, menus and the one window-wide timer."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dyy_desk import __version__
+from dyy_desk.core.changes import Changes
+from dyy_desk.core.ticket_query import QueueView
+from dyy_desk.core.types import ROLE_LABELS, UserRow
+from dyy_desk.infra.settings import Settings, save_settings
+from dyy_desk.services.workspace import Workspace
+from dyy_desk.ui.actions import ACTIONS, NAV_SHORTCUT_PREFIX
+from dyy_desk.ui.dialogs.new_ticket_dialog import NewTicketDialog
+from dyy_desk.ui.dialogs.shortcuts_dialog import ShortcutsDialog
+from dyy_desk.ui.panels.not_built_panel import NotBuiltPanel
+from dyy_desk.ui.panels.queue_panel import QueuePanel
+from dyy_desk.ui.panels.ticket_detail_panel import TicketDetailPanel
+from dyy_desk.ui.signals import AppSignals
+from dyy_desk.ui.tasks import TaskRunner
+
+NAV_AREAS: list[tuple[str, str]] = [
+    ("工单", ""),
+    ("知识库与话术", "FAQ 与回复话术：按拼音、错别字、繁体都能搜到答案，一键复制并填好占位符。"),
+    ("SOP", "退货、换货、仅退款等售后处理清单，带 24/48 小时倒计时。"),
+    ("升级", "差评集中、重复投诉、平台介入时自动升级，并要求复盘。"),
+    ("质检", "主管每日抽检工单、按评分表打分，客服可申诉。"),
+    ("报表", "按客服、品牌方统计处理量、时效和质检结果。"),
+    ("设置", "工作时间、节假日、同步文件夹和团队密钥。"),
+]
+TICK_MS = 1000
+DUE_COUNT_REFRESH_MS = 30_000
+
+
+class MainWindow(QMainWindow):
+    ready = Signal()  # first queue load finished: the window is usable
+
+    def __init__(self, *, workspace: Workspace, settings: Settings) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.settings = settings
+        self.signals = AppSignals(self)
+        self.runner = TaskRunner(self)
+        self.user: UserRow | None = None
+        self.setWindowTitle(f"DYY Desk 代运营客服工作台 {__version__}")
+        clock_now = workspace.clock.now
+        hours = settings.due_soon_hours
+
+        self.queue = QueuePanel(
+            tickets=workspace.tickets,
+            directory=workspace.directory,
+            runner=self.runner,
+            signals=self.signals,
+            clock_now=clock_now,
+            due_soon_hours=hours,
+        )
+        self.detail = TicketDetailPanel(
+            tickets=workspace.tickets,
+            directory=workspace.directory,
+            runner=self.runner,
+            signals=self.signals,
+            clock_now=clock_now,
+            due_soon_hours=hours,
+        )
+        self.queue.new_ticket_requested.connect(self.new_ticket)
+        self.queue.ids_loaded.connect(self._on_first_load)
+
+        self.work_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.work_splitter.addWidget(self.queue)
+        self.work_splitter.addWidget(self.detail)
+        self.work_splitter.setStretchFactor(0, 3)
+        self.work_splitter.setStretchFactor(1, 2)
+        self.work_splitter.setChildrenCollapsible(False)
+
+        self.areas = QStackedWidget()
+        self.areas.addWidget(self.work_splitter)
+        for title, description in NAV_AREAS[1:]:
+            self.areas.addWidget(NotBuiltPanel(title, description))
+
+        self.nav_model = QStandardItemModel(self)
+        for title, _ in NAV_AREAS:
+            item = QStandardItem(title)
+            item.setEditable(False)
+            self.nav_model.appendRow(item)
+        self.nav = QListView()
+        self.nav.setObjectName("navigation")
+        self.nav.setModel(self.nav_model)
+        self.nav.setFixedWidth(self.fontMetrics().horizontalAdvance("知识库与话术") + 40)
+        self.nav.selectionModel().currentChanged.connect(self._on_nav)
+        self.nav.setCurrentIndex(self.nav_model.index(0, 0))
+
+        self.user_combo = QComboBox()
+        self.user_combo.activated.connect(self._on_user_chosen)
+        self.due_badge = QLabel()
+        self.due_badge.setObjectName("headerBadge")
+        header = QHBoxLayout()
+        header.setContentsMargins(8, 6, 8, 6)
+        title = QLabel("<b>DYY Desk</b> 代运营客服工作台")
+        header.addWidget(title)
+        header.addStretch(1)
+        header.addWidget(QLabel("当前："))
+        header.addWidget(self.user_combo)
+        header.addWidget(QLabel("同步：未设置"))
+        header.addWidget(self.due_badge)
+
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addLayout(header)
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.addWidget(self.nav)
+        self.main_splitter.addWidget(self.areas)
+        self.main_splitter.setStretchFactor(1, 1)
+        outer.addWidget(self.main_splitter, 1)
+        self.setCentralWidget(central)
+        self.statusBar().showMessage(f"数据文件夹：{workspace.paths.data_dir}")
+
+        self._actions: dict[str, QAction] = {}
+        self._build_actions()
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(TICK_MS)
+        self._ticker.timeout.connect(self.signals.tick)
+        self._ticker.start()
+        self._due_refresh = QTimer(self)
+        self._due_refresh.setInterval(DUE_COUNT_REFRESH_MS)
+        self._due_refresh.timeout.connect(self.refresh_due_counts)
+        self._due_refresh.start()
+        self.signals.operation_did_execute.connect(self._on_changes)
+        self._first_load_done = False
+        if settings.splitter_sizes and len(settings.splitter_sizes) == 2:
+            self.work_splitter.setSizes(settings.splitter_sizes)
+        self._load_users()
+
+    # --- actions and menus -------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        handlers = {
+            "new_ticket": self.new_ticket,
+            "focus_search": self.queue.focus_search,
+            "refresh": self.queue.reload,
+            "next_ticket": lambda: self._step_ticket(1),
+            "prev_ticket": lambda: self._step_ticket(-1),
+            "focus_note": self.detail.note_edit.setFocus,
+            "add_note": lambda: None,  # handled by the note editor's own shortcut
+            "change_status": self.detail.status_combo.showPopup,
+            "assign_me": self._assign_me,
+            "view_mine": lambda: self._show_view(QueueView.MINE),
+            "view_unassigned": lambda: self._show_view(QueueView.UNASSIGNED),
+            "view_due_soon": lambda: self._show_view(QueueView.DUE_SOON),
+            "view_overdue": lambda: self._show_view(QueueView.OVERDUE),
+            "view_escalated": lambda: self._show_view(QueueView.ESCALATED),
+            "view_all": lambda: self._show_view(QueueView.ALL),
+            "switch_user": self.user_combo.showPopup,
+            "shortcuts": self.show_shortcuts,
+            "quit": self.close,
+        }
+        menus = {"工单": self.menuBar().addMenu("工单(&T)"), "视图": self.menuBar().addMenu("视图(&V)")}
+        help_menu = self.menuBar().addMenu("帮助(&H)")
+        menus["通用"] = help_menu
+        for spec in ACTIONS:
+            if spec.key == "add_note":
+                continue
+            action = QAction(spec.text, self)
+            action.setShortcut(QKeySequence(spec.shortcut))
+            action.triggered.connect(handlers[spec.key])
+            menus[spec.group].addAction(action)
+            self._actions[spec.key] = action
+        about = QAction("关于 DYY Desk", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+        for i in range(len(NAV_AREAS)):
+            nav_action = QAction(self)
+            nav_action.setShortcut(QKeySequence(f"{NAV_SHORTCUT_PREFIX}{i + 1}"))
+            nav_action.triggered.connect(
+                lambda _=False, row=i: self.nav.setCurrentIndex(self.nav_model.index(row, 0))
+            )
+            self.addAction(nav_action)
+
+    def action(self, key: str) -> QAction:
+        return self._actions[key]
+
+    # --- users -------------------------------------------------------------------------------
+    def _load_users(self) -> None:
+        users = self.workspace.directory.users()
+        self.user_combo.clear()
+        for u in users:
+            self.user_combo.addItem(f"{u.name}（{ROLE_LABELS[u.role]}）", u)
+        wanted = self.settings.current_user_id
+        index = next((i for i, u in enumerate(users) if u.id == wanted), 0)
+        if users:
+            self.user_combo.setCurrentIndex(index)
+            self.set_user(users[index])
+        else:
+            self.set_user(None)
+
+    def _on_user_chosen(self, index: int) -> None:
+        self.set_user(self.user_combo.itemData(index))
+
+    def set_user(self, user: UserRow | None) -> None:
+        self.user = user
+        self.settings.current_user_id = user.id if user else None
+        self.signals.user_changed.emit(user)
+        self.queue.set_user(user)
+
+    def _assign_me(self) -> None:
+        ticket_id = self.queue.selected_ticket_id()
+        if ticket_id and self.user:
+            user_id = self.user.id
+            self.runner.run_db(
+                lambda _ctx: self.workspace.tickets.assign(
+                    ticket_id=ticket_id, assignee_id=user_id, actor_id=user_id
+                ),
+                on_done=lambda changes: self.signals.operation_did_execute.emit(changes, self),
+            )
+
+    # --- behaviour ---------------------------------------------------------------------------
+    def _on_nav(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.areas.setCurrentIndex(max(0, current.row()))
+
+    def _show_view(self, view: QueueView) -> None:
+        self.nav.setCurrentIndex(self.nav_model.index(0, 0))
+        self.queue.set_view(view)
+
+    def _step_ticket(self, delta: int) -> None:
+        current = self.queue.table.currentIndex()
+        row = max(
+            0, min(self.queue.model.rowCount() - 1, (current.row() if current.isValid() else -1) + delta)
+        )
+        self.queue.table.selectRow(row)
+
+    def _on_first_load(self, _count: int) -> None:
+        self.refresh_due_counts()
+        if not self._first_load_done:
+            self._first_load_done = True
+            self.ready.emit()
+
+    def _on_changes(self, changes: Changes, _initiator: object) -> None:
+        if changes.tickets:
+            self.refresh_due_counts()
+
+    def refresh_due_counts(self) -> None:
+        hours = self.settings.due_soon_hours
+        self.runner.run_db(
+            lambda _ctx: self.workspace.tickets.due_counts(due_soon_hours=hours),
+            on_done=self._show_due_counts,
+        )
+
+    def _show_due_counts(self, counts: tuple[int, int]) -> None:
+        due_soon, overdue = counts
+        self.due_badge.setText(f"{due_soon} 即将超时 · {overdue} 已超时")
+
+    def new_ticket(self) -> NewTicketDialog:
+        dialog = NewTicketDialog(
+            tickets=self.workspace.tickets,
+            directory=self.workspace.directory,
+            runner=self.runner,
+            user=self.user,
+            clock_now=self.workspace.clock.now,
+            parent=self,
+        )
+        dialog.created.connect(self._on_ticket_created)
+        dialog.open()
+        return dialog
+
+    def _on_ticket_created(self, result: tuple[object, Changes]) -> None:
+        row, changes = result
+        self.statusBar().showMessage(f"已创建工单 {getattr(row, 'number', '')}", 5000)
+        self.signals.operation_did_execute.emit(changes, self)
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog([title for title, _ in NAV_AREAS], self).exec()
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "关于 DYY Desk",
+            f"<b>DYY Desk 代运营客服工作台</b><br>版本 {__version__}<br>"
+            f"数据文件夹：{self.workspace.paths.data_dir}",
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.splitter_sizes = self.work_splitter.sizes()
+        save_settings(self.workspace.paths.config_dir, self.settings)
+        self._ticker.stop()
+        self._due_refresh.stop()
+        self.runner.wait_idle()
+        super().closeEvent(event)

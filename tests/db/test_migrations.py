@@ -1,0 +1,112 @@
+"""The schema under Alembic: upgrades match the models, old databases upgrade with a backup,
+newer or foreign databases are refused and left untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from dyy_desk.core.clock import FakeClock
+from dyy_desk.db.engine import make_engine
+from dyy_desk.db.file_check import DatabaseFileError
+from dyy_desk.db.migrate import SCHEMA_HEAD, NotOurDatabase, SchemaTooNew, known_revisions, upgrade_database
+from dyy_desk.infra.paths import DataPaths
+from dyy_desk.services.workspace import Seed, open_workspace
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_schema_head_constant_matches_alembic() -> None:
+    assert known_revisions()[0] == SCHEMA_HEAD
+
+
+def test_fresh_upgrade_matches_models(tmp_path: Path, clock: FakeClock) -> None:
+    db = tmp_path / "x.sqlite3"
+    engine = make_engine(db)
+    result = upgrade_database(engine, db, backup_dir=tmp_path / "b", now=clock.now())
+    assert result.previous is None and result.backup is None
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diffs == []
+    engine.dispose()
+
+
+def test_pragmas_are_on(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path / "p.sqlite3")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+    engine.dispose()
+
+
+@pytest.mark.parametrize("old_db", sorted(DATA.glob("*.sqlite3")), ids=lambda p: p.name)
+def test_real_old_databases_upgrade_and_keep_their_data(
+    old_db: Path, paths: DataPaths, clock: FakeClock
+) -> None:
+    paths.ensure()
+    shutil.copy(old_db, paths.db_path)
+    with sqlite3.connect(paths.db_path) as con:
+        before = con.execute("SELECT count(*) FROM ticket").fetchone()[0]
+        old_revision = con.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    workspace = open_workspace(paths, clock=clock)
+    try:
+        assert workspace.migration.current == SCHEMA_HEAD
+        if old_revision != SCHEMA_HEAD:
+            assert workspace.migration.backup is not None and workspace.migration.backup.exists()
+        with sqlite3.connect(paths.db_path) as con:
+            assert con.execute("SELECT count(*) FROM ticket").fetchone()[0] == before
+    finally:
+        workspace.close()
+
+
+def test_newer_schema_is_refused_and_untouched(paths: DataPaths, clock: FakeClock) -> None:
+    workspace = open_workspace(paths, clock=clock, seed_if_new=Seed.EMPTY)
+    workspace.close()
+    with sqlite3.connect(paths.db_path) as con:
+        con.execute("UPDATE alembic_version SET version_num = '9999'")
+    digest = _digest(paths.db_path)
+    with pytest.raises(SchemaTooNew, match="更新版本"):
+        open_workspace(paths, clock=clock)
+    assert _digest(paths.db_path) == digest
+
+
+def test_not_sqlite_file_is_refused_and_untouched(paths: DataPaths, clock: FakeClock) -> None:
+    paths.ensure()
+    paths.db_path.write_text("这不是数据库", encoding="utf-8")
+    digest = _digest(paths.db_path)
+    with pytest.raises(DatabaseFileError, match="不是 SQLite"):
+        open_workspace(paths, clock=clock)
+    assert _digest(paths.db_path) == digest
+
+
+def test_corrupt_database_is_refused_and_untouched(paths: DataPaths, clock: FakeClock) -> None:
+    workspace = open_workspace(paths, clock=clock, seed_if_new=Seed.DEMO)
+    workspace.close()
+    data = bytearray(paths.db_path.read_bytes())
+    for offset in range(4096, min(len(data), 4096 * 6)):
+        data[offset] = 0xFF  # wipe the first b-tree pages after the header
+    paths.db_path.write_bytes(bytes(data))
+    digest = _digest(paths.db_path)
+    with pytest.raises(DatabaseFileError, match="损坏"):
+        open_workspace(paths, clock=clock)
+    assert _digest(paths.db_path) == digest
+
+
+def test_foreign_sqlite_database_is_refused(paths: DataPaths, clock: FakeClock) -> None:
+    paths.ensure()
+    with sqlite3.connect(paths.db_path) as con:
+        con.execute("CREATE TABLE notes (x TEXT)")
+    with pytest.raises(NotOurDatabase):
+        open_workspace(paths, clock=clock)
