@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from dyy_desk.core.changes import Changes
 from dyy_desk.core.clock import Clock
 from dyy_desk.core.ids import new_id
 from dyy_desk.core.masking import mask_address, mask_phone
+from dyy_desk.core.queue_index import QueueIndex
 from dyy_desk.core.ticket_input import NewTicket, TicketInputError, validate_new_ticket
 from dyy_desk.core.ticket_query import TicketQuery
 from dyy_desk.core.ticket_states import check_transition, is_reopen
@@ -28,23 +30,50 @@ from dyy_desk.services.errors import NotFound, ServiceError
 
 
 class TicketService:
+    """Owns the queue index: loaded on first use, patched after every write made through here.
+
+    Threading contract: the index is guarded by a lock, so the GUI's single database worker and tests
+    may call in from any thread; whoever writes tickets elsewhere (imports) calls `invalidate_queue`.
+    """
+
     def __init__(self, *, engine: Engine, clock: Clock, origin: str) -> None:
         self._engine = engine
         self._clock = clock
         self._origin = origin
+        self._queue: QueueIndex | None = None
+        self._queue_lock = threading.Lock()
 
     # --- reads -------------------------------------------------------------------------------
     def query_ids(self, *, query: TicketQuery) -> list[str]:
-        with self._engine.connect() as conn:
-            return ticket_queries.query_ticket_ids(conn, query, now=self._clock.now())
+        with self._queue_lock:
+            return self._queue_index().query(query, now=self._clock.now())
 
     def rows(self, *, ids: Sequence[str]) -> dict[str, TicketRow]:
         with self._engine.connect() as conn:
             return ticket_queries.fetch_ticket_rows(conn, ids)
 
     def due_counts(self, *, due_soon_hours: float) -> tuple[int, int]:
-        with self._engine.connect() as conn:
-            return ticket_queries.count_due(conn, now=self._clock.now(), due_soon_hours=due_soon_hours)
+        with self._queue_lock:
+            return self._queue_index().due_counts(now=self._clock.now(), due_soon_hours=due_soon_hours)
+
+    def invalidate_queue(self) -> None:
+        with self._queue_lock:
+            self._queue = None
+
+    def _queue_index(self) -> QueueIndex:
+        if self._queue is None:
+            with self._engine.connect() as conn:
+                self._queue = QueueIndex(ticket_queries.load_queue_entries(conn))
+        return self._queue
+
+    def _refresh_queue(self, ticket_ids: Sequence[str]) -> None:
+        with self._queue_lock:
+            if self._queue is None:
+                return  # loaded fresh on the next query
+            with self._engine.connect() as conn:
+                entries = ticket_queries.load_queue_entries(conn, ticket_ids)
+            self._queue.remove(ticket_ids)
+            self._queue.upsert(entries)
 
     def detail(self, *, ticket_id: str) -> TicketDetail:
         with self._engine.connect() as conn:
@@ -134,6 +163,7 @@ class TicketService:
                 origin=self._origin,
             )
             row = ticket_queries.fetch_ticket_rows(conn, [ticket_id])[ticket_id]
+        self._refresh_queue([ticket_id])
         return row, Changes(tickets=True, ticket_ids=(ticket_id,))
 
     def add_note(self, *, ticket_id: str, text: str, actor_id: str | None, reply: bool = False) -> Changes:
@@ -156,6 +186,7 @@ class TicketService:
                 text=text,
                 origin=self._origin,
             )
+        self._refresh_queue([ticket_id])
         return Changes(tickets=True, ticket_ids=(ticket_id,))
 
     def assign(self, *, ticket_id: str, assignee_id: str | None, actor_id: str | None) -> Changes:
@@ -180,6 +211,7 @@ class TicketService:
                 data={"from": current["assignee_id"], "to": assignee_id},
                 origin=self._origin,
             )
+        self._refresh_queue([ticket_id])
         return Changes(tickets=True, ticket_ids=(ticket_id,))
 
     def change_status(
@@ -212,6 +244,7 @@ class TicketService:
                 data={"from": old.value, "to": status.value},
                 origin=self._origin,
             )
+        self._refresh_queue([ticket_id])
         return Changes(tickets=True, ticket_ids=(ticket_id,))
 
     # --- helpers -----------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def open_workspace(
         try:
             migration = upgrade_database(engine, paths.db_path, backup_dir=paths.backup_dir, now=clock.now())
             machine_id = _machine_id(engine)
-            if seed_if_new is not None and migration.previous is None:
+            if seed_if_new is not None and migration.was_new:
                 _seed(engine, seed_if_new, clock=clock, origin=machine_id)
         except BaseException:
             engine.dispose()

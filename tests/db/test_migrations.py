@@ -16,7 +16,7 @@ from sqlmodel import SQLModel
 from dyy_desk.core.clock import FakeClock
 from dyy_desk.db.engine import make_engine
 from dyy_desk.db.file_check import DatabaseFileError
-from dyy_desk.db.migrate import SCHEMA_HEAD, NotOurDatabase, SchemaTooNew, known_revisions, upgrade_database
+from dyy_desk.db.migrate import NotOurDatabase, SchemaTooNew, schema_heads, upgrade_database
 from dyy_desk.infra.paths import DataPaths
 from dyy_desk.services.workspace import Seed, open_workspace
 
@@ -27,15 +27,22 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_schema_head_constant_matches_alembic() -> None:
-    assert known_revisions()[0] == SCHEMA_HEAD
+def test_heads_read_from_files_match_alembic() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from dyy_desk.db.migrate import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert schema_heads() == frozenset(ScriptDirectory.from_config(config).get_heads())
 
 
 def test_fresh_upgrade_matches_models(tmp_path: Path, clock: FakeClock) -> None:
     db = tmp_path / "x.sqlite3"
     engine = make_engine(db)
     result = upgrade_database(engine, db, backup_dir=tmp_path / "b", now=clock.now())
-    assert result.previous is None and result.backup is None
+    assert result.was_new and result.backup is None
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diffs == []
@@ -59,11 +66,11 @@ def test_real_old_databases_upgrade_and_keep_their_data(
     shutil.copy(old_db, paths.db_path)
     with sqlite3.connect(paths.db_path) as con:
         before = con.execute("SELECT count(*) FROM ticket").fetchone()[0]
-        old_revision = con.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        old_revisions = {r[0] for r in con.execute("SELECT version_num FROM alembic_version")}
     workspace = open_workspace(paths, clock=clock)
     try:
-        assert workspace.migration.current == SCHEMA_HEAD
-        if old_revision != SCHEMA_HEAD:
+        assert workspace.migration.current == schema_heads()
+        if old_revisions != schema_heads():
             assert workspace.migration.backup is not None and workspace.migration.backup.exists()
         with sqlite3.connect(paths.db_path) as con:
             assert con.execute("SELECT count(*) FROM ticket").fetchone()[0] == before

@@ -10,10 +10,10 @@ from dyy_desk.infra.settings import Settings
 
 @pytest.fixture
 def window(qtbot: Any, demo_workspace: Any) -> Iterator[Any]:
+    from PySide6.QtWidgets import QApplication
+
     from dyy_desk.ui.main_window import MainWindow
     from dyy_desk.ui.theme import apply_theme
-
-    from PySide6.QtWidgets import QApplication
 
     apply_theme(QApplication.instance())  # type: ignore[arg-type]
     main = MainWindow(workspace=demo_workspace, settings=Settings())

@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 
 from dyy_desk.core.ticket_query import QueueView
 from dyy_desk.core.types import STATUS_LABELS, TicketStatus
-from dyy_desk.ui.dialogs.shortcuts_dialog import shortcuts_html
 from dyy_desk.ui.actions import ACTIONS
+from dyy_desk.ui.dialogs.shortcuts_dialog import shortcuts_html
 from dyy_desk.ui.models.ticket_table import TicketTableModel
 
 

@@ -1,93 +1,61 @@
-"""Queue queries: ids for a TicketQuery (fast, indexed) and rows for a page of ids.
+"""Queue reads: entries for the in-memory queue index, and display rows for a page of ids.
 
-Written in SQLAlchemy Core so the same statements run on SQLite and, later, PostgreSQL.
+Plain SQL that SQLite and PostgreSQL both run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, false, func, or_, select
+from sqlalchemy import Connection, select
 
-from dyy_desk.core.ticket_query import QueueView, SortKey, TicketQuery
-from dyy_desk.core.ticket_states import OPEN_STATUSES
+from dyy_desk.core.queue_index import NO_DEADLINE, QueueEntry
 from dyy_desk.core.types import Platform, Priority, TicketCategory, TicketRow, TicketStatus
 from dyy_desk.db.repos.tables import clients, customers, shops, tickets, users
 
-_OPEN = [s.value for s in OPEN_STATUSES]
-_PRIORITY_RANK = case(
-    {Priority.URGENT.value: 0, Priority.HIGH.value: 1, Priority.NORMAL.value: 2, Priority.LOW.value: 3},
-    value=tickets.c.priority,
-    else_=4,
-)
-_STATUS_RANK = case({s.value: i for i, s in enumerate(TicketStatus)}, value=tickets.c.status, else_=9)
+_ENTRY_SQL = """
+SELECT t.id, t.number, t.status, t.client_id, t.shop_id, t.platform, t.category, t.priority,
+       t.assignee_id, t.due_at, t.created_at, t.updated_at, t.platform_intervention,
+       t.subject, t.order_no, t.tags, t.product, c.nick
+FROM ticket AS t LEFT JOIN customer AS c ON c.id = t.customer_id
+WHERE NOT t.deleted
+"""
 
 
-def _conditions(query: TicketQuery, now: datetime) -> list[ColumnElement[bool]]:
-    t = tickets.c
-    cond: list[ColumnElement[bool]] = [t.deleted == false()]
-    view = query.view
-    if view is QueueView.MINE:
-        cond += [t.assignee_id == query.user_id, t.status.in_(_OPEN)]
-    elif view is QueueView.UNASSIGNED:
-        cond += [t.assignee_id.is_(None), t.status.in_(_OPEN)]
-    elif view is QueueView.DUE_SOON:
-        soon = now + timedelta(hours=query.due_soon_hours)
-        cond += [t.status.in_(_OPEN), t.due_at >= now, t.due_at < soon]
-    elif view is QueueView.OVERDUE:
-        cond += [t.status.in_(_OPEN), t.due_at < now]
-    elif view is QueueView.ESCALATED:
-        cond += [t.status.in_(_OPEN), t.platform_intervention.is_(True)]
-    if query.client_id:
-        cond.append(t.client_id == query.client_id)
-    if query.shop_id:
-        cond.append(t.shop_id == query.shop_id)
-    if query.platform:
-        cond.append(t.platform == query.platform.value)
-    if query.status:
-        cond.append(t.status == query.status.value)
-    if query.category:
-        cond.append(t.category == query.category.value)
-    text = query.text.strip()
-    if text:
-        like = f"%{text}%"
-        nick_match = select(customers.c.id).where(customers.c.nick.like(like))
-        cond.append(
-            or_(
-                t.number.like(like),
-                t.subject.like(like),
-                t.order_no.like(like),
-                t.tags.like(like),
-                t.product.like(like),
-                t.customer_id.in_(nick_match),
-            )
+def load_queue_entries(conn: Connection, ids: Sequence[str] | None = None) -> list[QueueEntry]:
+    """Entries for the in-memory queue index: every live ticket, or just `ids` after a write.
+
+    Raw driver SQL on purpose: at 100k rows the Core result machinery costs more than SQLite itself.
+    """
+    names = {row[0]: row[1] for row in conn.exec_driver_sql("SELECT id, name FROM client")}
+    if ids is None:
+        rows = conn.exec_driver_sql(_ENTRY_SQL).fetchall()
+    else:
+        rows = []
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows += conn.exec_driver_sql(f"{_ENTRY_SQL} AND t.id IN ({marks})", tuple(chunk)).fetchall()
+    return [
+        QueueEntry(
+            id=r[0],
+            number=r[1],
+            status=r[2],
+            client_id=r[3],
+            client_name=names.get(r[3], ""),
+            shop_id=r[4],
+            platform=r[5],
+            category=r[6],
+            priority=r[7],
+            assignee_id=r[8],
+            due=r[9] or NO_DEADLINE,
+            created=r[10],
+            updated=r[11],
+            escalated=bool(r[12]),
+            text=f"{r[1]} {r[13]} {r[14] or ''} {r[17] or ''} {r[15]} {r[16] or ''}".lower(),
         )
-    return cond
-
-
-def _order(query: TicketQuery) -> list[ColumnElement[Any]]:
-    t = tickets.c
-    keys: dict[SortKey, list[ColumnElement[Any]]] = {
-        SortKey.DUE: [t.due_at.is_(None), t.due_at],  # no deadline sorts last
-        SortKey.NUMBER: [t.number],
-        SortKey.CREATED: [t.created_at],
-        SortKey.UPDATED: [t.updated_at],
-        SortKey.PRIORITY: [_PRIORITY_RANK, t.due_at.is_(None), t.due_at],
-        SortKey.STATUS: [_STATUS_RANK],
-        SortKey.CLIENT: [select(clients.c.name).where(clients.c.id == t.client_id).scalar_subquery()],
-        SortKey.CATEGORY: [t.category],
-    }
-    columns = keys[query.sort]
-    if query.descending:
-        columns = [c.desc() for c in columns]
-    return [*columns, t.created_at.desc()]
-
-
-def query_ticket_ids(conn: Connection, query: TicketQuery, *, now: datetime) -> list[str]:
-    stmt = select(tickets.c.id).where(and_(*_conditions(query, now))).order_by(*_order(query))
-    return list(conn.execute(stmt).scalars())
+        for r in rows
+    ]
 
 
 def fetch_ticket_rows(conn: Connection, ids: Sequence[str]) -> dict[str, TicketRow]:
@@ -140,17 +108,3 @@ def fetch_ticket_rows(conn: Connection, ids: Sequence[str]) -> dict[str, TicketR
             tags=tuple(x for x in (r[15] or "").split("|") if x),
         )
     return rows
-
-
-def count_due(conn: Connection, *, now: datetime, due_soon_hours: float) -> tuple[int, int]:
-    """(due soon, overdue) among open tickets, for the header badge."""
-    t = tickets.c
-    soon = now + timedelta(hours=due_soon_hours)
-    base = (
-        select(func.count())
-        .select_from(tickets)
-        .where(t.deleted == false(), t.status.in_(_OPEN), t.due_at.is_not(None))
-    )
-    due_soon = conn.execute(base.where(t.due_at >= now, t.due_at < soon)).scalar_one()
-    overdue = conn.execute(base.where(t.due_at < now)).scalar_one()
-    return int(due_soon), int(overdue)

@@ -1,0 +1,154 @@
+"""The queue's in-memory index: compact entries for every ticket, filtered and sorted in Python.
+
+Why: SQLite needs 0.4–0.7 s to hand back 100k ids in deadline order (a table lookup per row and a temp
+B-tree), far over the 150 ms an agent tolerates when typing a filter. Loaded once, the index answers a
+filter or a new sort order in tens of milliseconds and is patched entry by entry after each write.
+
+Timestamps are kept as the database's UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"), which sorts
+chronologically, so loading parses nothing. Not thread-safe: the owner serialises access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from dyy_desk.core.ticket_query import QueueView, SortKey, TicketQuery
+from dyy_desk.core.ticket_states import OPEN_STATUSES
+from dyy_desk.core.types import Priority, TicketStatus
+
+NO_DEADLINE = "~"  # sorts after every timestamp: tickets without a deadline come last
+_OPEN = frozenset(s.value for s in OPEN_STATUSES)
+_PRIORITY_RANK = {
+    Priority.URGENT.value: 0,
+    Priority.HIGH.value: 1,
+    Priority.NORMAL.value: 2,
+    Priority.LOW.value: 3,
+}
+_STATUS_RANK = {s.value: i for i, s in enumerate(TicketStatus)}
+
+
+def db_time(instant: datetime) -> str:
+    """An aware instant in the database's text form, for comparisons with stored values."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    id: str
+    number: str
+    status: str
+    client_id: str
+    client_name: str
+    shop_id: str
+    platform: str
+    category: str
+    priority: str
+    assignee_id: str | None
+    due: str  # db_time text or NO_DEADLINE
+    created: str
+    updated: str
+    escalated: bool
+    text: str  # lower-cased number, subject, order no, buyer nick, tags, product
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in _OPEN
+
+
+_SORT_KEYS: dict[SortKey, Callable[[QueueEntry], object]] = {
+    SortKey.DUE: lambda e: e.due,
+    SortKey.NUMBER: lambda e: e.number,
+    SortKey.CREATED: lambda e: e.created,
+    SortKey.UPDATED: lambda e: e.updated,
+    SortKey.PRIORITY: lambda e: (_PRIORITY_RANK.get(e.priority, 9), e.due),
+    SortKey.STATUS: lambda e: _STATUS_RANK.get(e.status, 99),
+    SortKey.CLIENT: lambda e: e.client_name,
+    SortKey.CATEGORY: lambda e: e.category,
+}
+
+
+class QueueIndex:
+    def __init__(self, entries: Iterable[QueueEntry] = ()) -> None:
+        self._entries: dict[str, QueueEntry] = {e.id: e for e in entries}
+        self._orders: dict[SortKey, list[QueueEntry]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def upsert(self, entries: Iterable[QueueEntry]) -> None:
+        for entry in entries:
+            self._entries[entry.id] = entry
+        self._orders.clear()
+
+    def remove(self, ids: Iterable[str]) -> None:
+        for ticket_id in ids:
+            self._entries.pop(ticket_id, None)
+        self._orders.clear()
+
+    def _ordered(self, key: SortKey) -> list[QueueEntry]:
+        """All entries in ascending order of `key`, newest first among equals; cached per key."""
+        order = self._orders.get(key)
+        if order is None:
+            by_created_desc = sorted(self._entries.values(), key=lambda e: e.created, reverse=True)
+            order = sorted(by_created_desc, key=_SORT_KEYS[key])  # stable: ties stay newest first
+            self._orders[key] = order
+        return order
+
+    def query(self, query: TicketQuery, *, now: datetime) -> list[str]:
+        keep = _predicate(query, now)
+        order = self._ordered(query.sort)
+        source = reversed(order) if query.descending else order
+        return [e.id for e in source if keep(e)]
+
+    def due_counts(self, *, now: datetime, due_soon_hours: float) -> tuple[int, int]:
+        current, soon = db_time(now), db_time(now + timedelta(hours=due_soon_hours))
+        due_soon = overdue = 0
+        for e in self._entries.values():
+            if e.due == NO_DEADLINE or not e.is_open:
+                continue
+            if e.due < current:
+                overdue += 1
+            elif e.due < soon:
+                due_soon += 1
+        return due_soon, overdue
+
+
+def _predicate(query: TicketQuery, now: datetime) -> Callable[[QueueEntry], bool]:
+    """One closure with every test the query needs, so the scan does no per-row dispatch."""
+    checks: list[Callable[[QueueEntry], bool]] = []
+    view = query.view
+    current = db_time(now)
+    if view is QueueView.MINE:
+        user = query.user_id
+        checks.append(lambda e: e.assignee_id == user and e.is_open)
+    elif view is QueueView.UNASSIGNED:
+        checks.append(lambda e: e.assignee_id is None and e.is_open)
+    elif view is QueueView.DUE_SOON:
+        soon = db_time(now + timedelta(hours=query.due_soon_hours))
+        checks.append(lambda e: e.is_open and current <= e.due < soon)
+    elif view is QueueView.OVERDUE:
+        checks.append(lambda e: e.is_open and e.due < current)
+    elif view is QueueView.ESCALATED:
+        checks.append(lambda e: e.is_open and e.escalated)
+    for attr, wanted in (
+        ("client_id", query.client_id),
+        ("shop_id", query.shop_id),
+        ("platform", query.platform.value if query.platform else None),
+        ("status", query.status.value if query.status else None),
+        ("category", query.category.value if query.category else None),
+    ):
+        if wanted:
+            checks.append(lambda e, a=attr, w=wanted: getattr(e, a) == w)
+    words = query.text.lower().split()
+    if len(words) == 1:
+        word = words[0]
+        checks.append(lambda e: word in e.text)
+    elif words:
+        checks.append(lambda e: all(w in e.text for w in words))
+    if not checks:
+        return lambda e: True
+    if len(checks) == 1:
+        return checks[0]
+    return lambda e: all(check(e) for check in checks)

@@ -1,0 +1,163 @@
+"""Queue benchmark: 100,000 tickets with 5 timeline events each, measured in the real queue view.
+
+Prints progress, then as its last line one JSON object:
+{"tickets": 100000, "open_ms": …, "filter_ms": …, "sort_ms": …, "peak_rss_mb": …}  (medians of 5)
+Targets: open ≤ 1000 ms, filter ≤ 150 ms, sort by due time ≤ 150 ms, peak RSS ≤ 400 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+RUNS = 5
+
+
+def generate(data_dir: Path, count: int) -> None:
+    from sqlalchemy import insert
+
+    from dyy_desk.core.clock import SystemClock
+    from dyy_desk.core.ids import new_id
+    from dyy_desk.core.ticket_numbers import format_ticket_number
+    from dyy_desk.core.types import EventKind, Priority, TicketCategory, TicketStatus
+    from dyy_desk.db.repos.tables import customers, ticket_events, tickets
+    from dyy_desk.infra.paths import resolve_paths
+    from dyy_desk.services.workspace import Seed, open_workspace
+
+    rng = random.Random(7)
+    ws = open_workspace(resolve_paths(data_dir), clock=SystemClock(), seed_if_new=Seed.DEMO)
+    shops = ws.directory.shops()
+    agents = ws.directory.users()
+    now = datetime.now(UTC)
+    words = ["退款", "换货", "物流", "发票", "破损", "尺码", "颜色", "地址", "差评", "补发", "漏发", "价保"]
+    customer_rows = [
+        {"id": new_id(), "client_id": s.client_id, "platform": s.platform.value, "nick": f"买家{i:05d}",
+         "phone": f"138{i:08d}", "address": "浙江省杭州市西湖区", "created_at": now, "origin": "bench",
+         "version": "", "deleted": False}
+        for i, s in ((i, rng.choice(shops)) for i in range(20_000))
+    ]
+    statuses = list(TicketStatus)
+    categories = list(TicketCategory)
+    with ws.engine.begin() as conn:
+        conn.execute(insert(customers), customer_rows)
+        batch_t: list[dict[str, object]] = []
+        batch_e: list[dict[str, object]] = []
+        for i in range(count):
+            customer = customer_rows[rng.randrange(len(customer_rows))]
+            shop = next(s for s in shops if s.client_id == customer["client_id"])
+            created = now - timedelta(minutes=rng.randint(1, 60 * 24 * 90))
+            ticket_id = new_id()
+            batch_t.append({
+                "id": ticket_id, "number": format_ticket_number(created.date(), i % 9999 + 1) + f"{i // 9999:02d}",
+                "client_id": shop.client_id, "shop_id": shop.id, "customer_id": customer["id"],
+                "platform": shop.platform.value, "order_no": str(10**17 + i), "category": rng.choice(categories).value,
+                "priority": rng.choice(list(Priority)).value, "status": rng.choice(statuses).value,
+                "subject": f"{rng.choice(words)}{rng.choice(words)}问题 {i}", "product": None, "tags": "",
+                "assignee_id": rng.choice(agents).id, "created_by": None, "platform_intervention": False,
+                "created_at": created, "updated_at": created, "due_at": created + timedelta(hours=rng.choice([24, 48]))
+                if rng.random() < 0.6 else None, "origin": "bench", "version": "", "deleted": False,
+            })
+            for k in range(5):
+                batch_e.append({"id": new_id(), "ticket_id": ticket_id, "kind": EventKind.NOTE.value,
+                                "at": created + timedelta(minutes=k), "actor_id": None, "text": f"事件 {k}",
+                                "data": "", "origin": "bench"})
+            if len(batch_t) == 5000:
+                conn.execute(insert(tickets), batch_t)
+                conn.execute(insert(ticket_events), batch_e)
+                batch_t, batch_e = [], []
+        if batch_t:
+            conn.execute(insert(tickets), batch_t)
+            conn.execute(insert(ticket_events), batch_e)
+    ws.close()
+
+
+def wait(signal: object, trigger: object) -> float:
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    signal.connect(loop.quit)  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    trigger()  # type: ignore[operator]
+    loop.exec()
+    signal.disconnect(loop.quit)  # type: ignore[attr-defined]
+    return start
+
+
+def measure(data_dir: Path) -> dict[str, float]:
+    from PySide6.QtWidgets import QApplication
+
+    from dyy_desk.core.clock import SystemClock
+    from dyy_desk.core.ticket_query import QueueView
+    from dyy_desk.infra.paths import resolve_paths
+    from dyy_desk.infra.settings import Settings
+    from dyy_desk.services.workspace import open_workspace
+    from dyy_desk.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    ws = open_workspace(resolve_paths(data_dir), clock=SystemClock())
+    opens, filters, sorts = [], [], []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        window = MainWindow(workspace=ws, settings=Settings())
+        window.resize(1366, 768)
+        window.queue.view_combo.blockSignals(True)
+        window.queue.set_view(QueueView.ALL)
+        window.queue.view_combo.blockSignals(False)
+        wait(window.queue.ids_loaded, window.queue.reload)
+        window.show()
+        window.queue.table.viewport().repaint()  # rows are fetched as they are painted
+        app.processEvents()
+        opens.append((time.perf_counter() - start) * 1000)
+        assert window.queue.model.rowCount() >= 100_000 * 0.99 or window.queue.model.rowCount() > 0
+
+        start = wait(window.queue.ids_loaded, lambda w=window: w.queue.search_edit.setText("退款破损"))
+        window.queue.table.viewport().repaint()
+        filters.append((time.perf_counter() - start) * 1000 - 180)  # minus the typing debounce
+        window.queue._debounce.stop()
+        wait(window.queue.ids_loaded, lambda w=window: (w.queue.search_edit.blockSignals(True),
+                                                          w.queue.search_edit.clear(),
+                                                          w.queue.search_edit.blockSignals(False),
+                                                          w.queue.reload()))
+
+        start = wait(window.queue.ids_loaded, lambda w=window: w.queue.model.sort(0, __import__(
+            "PySide6.QtCore").QtCore.Qt.SortOrder.DescendingOrder))
+        window.queue.table.viewport().repaint()
+        sorts.append((time.perf_counter() - start) * 1000)
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    ws.close()
+    return {"open_ms": statistics.median(opens), "filter_ms": statistics.median(filters),
+            "sort_ms": statistics.median(sorts)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--keep", metavar="DIR", help="reuse/keep the generated data folder here")
+    args = parser.parse_args()
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="dyy-bench-queue-"))
+    if not (folder / "dyy_desk.sqlite3").exists():
+        start = time.perf_counter()
+        generate(folder, args.tickets)
+        print(f"generated {args.tickets} tickets in {time.perf_counter() - start:.1f} s", flush=True)
+    result = measure(folder)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"tickets": args.tickets, **{k: round(v, 1) for k, v in result.items()},
+                      "peak_rss_mb": round(peak, 1)}))
+
+
+if __name__ == "__main__":
+    main()
