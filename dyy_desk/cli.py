@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from dyy_desk import __version__
-from dyy_desk.commands import COMMAND_MODULES
+from dyy_desk.commands import command_modules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", metavar="DIR", help="数据文件夹（默认：系统用户数据目录，或 DYY_DESK_HOME）"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMAND_MODULES:
+    for module in command_modules():
         module.register(sub)
     return parser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import dyy_desk.db.models  # noqa: F401 - registers the tables on SQLModel.metadata
+import dyy_desk.db.all_models  # noqa: F401 - registers every table on SQLModel.metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
