@@ -1,0 +1,123 @@
+"""The search engine facade the services use: library entries in, ranked hits out.
+
+Threading contract: one lock serialises mutations and searches, so a library import running in a
+worker can interleave with keystroke searches from the CPU pool without either seeing a half-built
+index. Analysis (jieba, pypinyin) runs outside the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+
+from dyy_desk.core.search.analyse import ANALYSIS_VERSION, AnalysedDoc, analyse
+from dyy_desk.core.search.index import InvertedIndex
+from dyy_desk.core.search.model import SearchDoc, SearchHit
+from dyy_desk.core.search.query import plan_query, retrieval_terms
+from dyy_desk.core.search.rank import LEXICAL_WEIGHT, NO_MATCH_THRESHOLD, Scorer, boost
+from dyy_desk.core.search.resources import SearchResources
+from dyy_desk.core.search.tokenize import Segmenter
+
+_MIN_CANDIDATES = 60
+_COMMON_FRACTION = 0.08  # a term in more than 8 % of entries is "common" for retrieval purposes
+
+
+class SearchEngine:
+    no_match_threshold: float = NO_MATCH_THRESHOLD
+
+    def __init__(self, resources: SearchResources, *, jieba_cache_dir: str | None = None) -> None:
+        self._resources = resources
+        self._segmenter = Segmenter(resources, cache_dir=jieba_cache_dir)
+        self._index = InvertedIndex()
+        self._lock = threading.Lock()
+
+    @property
+    def analysis_version(self) -> str:
+        """Stamp of cached analyses that `add_analysed` accepts; anything else must be re-analysed."""
+        return f"{ANALYSIS_VERSION}:{self._resources.fingerprint}"
+
+    def warm_up(self) -> None:
+        """Load jieba and the dictionaries (≈1 s). Call from a worker thread at start-up."""
+        self._segmenter.warm_up()
+        self._segmenter.cut("退货退款")
+
+    def analyse(self, doc: SearchDoc) -> AnalysedDoc:
+        """Analyse without indexing, e.g. to store the result next to the entry in the database."""
+        return analyse(self._segmenter, doc, self._resources.fingerprint)
+
+    def add_or_update(self, docs: Iterable[SearchDoc]) -> list[AnalysedDoc]:
+        """Index entries (replacing same doc_id); returns their analyses for the caller to cache."""
+        analysed = [self.analyse(doc) for doc in docs]
+        with self._lock:
+            for adoc in analysed:
+                self._index.add(adoc)
+        return analysed
+
+    def add_analysed(self, analysed: Iterable[AnalysedDoc]) -> list[str]:
+        """Index cached analyses. Those made with other resources or code are re-analysed; their
+        doc_ids are returned so the caller can refresh its cache."""
+        stale: list[str] = []
+        fresh: list[AnalysedDoc] = []
+        for adoc in analysed:
+            if adoc.version != self.analysis_version:
+                stale.append(adoc.doc.doc_id)
+                fresh.append(self.analyse(adoc.doc))
+            else:
+                fresh.append(adoc)
+        with self._lock:
+            for adoc in fresh:
+                self._index.add(adoc)
+        return stale
+
+    def remove(self, doc_ids: Iterable[str]) -> int:
+        with self._lock:
+            return self._index.remove(doc_ids)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._index
+
+    def search(
+        self,
+        query: str,
+        *,
+        client_id: str | None = None,
+        usage: Mapping[str, int] | None = None,
+        limit: int = 10,
+    ) -> list[SearchHit]:
+        """Best entries first. With `client_id`, only generic entries and that client's own are
+        returned, the client's own ahead of a generic one for the same intent; without, all entries.
+        `usage` maps doc_id → how often this agent used the entry."""
+        if limit <= 0 or not query.strip():
+            return []
+        self._segmenter.warm_up()
+        with self._lock:
+            index = self._index
+            plan = plan_query(self._segmenter, index, query)
+            if not plan.units:
+                return []
+            k = max(_MIN_CANDIDATES, limit * 4)
+            common = max(200, int(len(index) * _COMMON_FRACTION))
+            candidates = index.retrieve(retrieval_terms(plan, index), k, common, client_id)
+            scorer = Scorer(index, plan)
+            scored: list[tuple[float, int, int]] = []
+            top_lex = candidates[0][1] if candidates else 1.0
+            for slot, lex in candidates:
+                adoc = index.doc(slot)
+                assert adoc is not None
+                value, phrasing = scorer.score(slot)
+                value = (1 - LEXICAL_WEIGHT) * value + LEXICAL_WEIGHT * value * lex / top_lex
+                scored.append((boost(value, adoc, client_id, usage), slot, phrasing))
+            scored.sort(key=lambda t: -t[0])
+            hits: list[SearchHit] = []
+            for value, slot, phrasing in scored[:limit]:
+                adoc = index.doc(slot)
+                assert adoc is not None
+                hits.append(
+                    SearchHit(
+                        adoc.doc.doc_id, adoc.doc.kind, round(value, 4), scorer.matched_terms(slot, phrasing)
+                    )
+                )
+            return hits

@@ -1,0 +1,163 @@
+"""In-memory inverted index over analysed library entries, with incremental add/update/remove.
+
+Postings are compact: one `array('q')` per term whose items pack `slot << 8 | impact`, where impact is
+the BM25-style, field-weighted term weight of that term in that entry, quantised to 1/16. Slots are
+never reused: removing an entry marks its slot dead (queries skip it) and the postings are compacted
+once dead slots outnumber a third of the live ones, so removal stays O(1) and queries stay correct.
+
+Not thread-safe on its own: `SearchEngine` serialises writers and readers.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+
+from dyy_desk.core.search.analyse import AnalysedDoc
+
+# Field weights: what a match in each field says about the entry being the answer.
+TITLE_WEIGHT = 3.0
+ALTERNATE_WEIGHT = 2.6
+TAG_WEIGHT = 1.5
+BODY_WEIGHT = 0.5
+SHORTCUT_WEIGHT = 12.0
+_SHORT_K = 0.5  # tf saturation for short fields: a second occurrence adds little
+_BODY_K = 1.2
+_BODY_AVG_TERMS = 60.0
+_QUANT = 16.0
+_IMPACTS = [i / _QUANT for i in range(256)]
+
+
+def _saturate(counts: Counter[str], weight: float, k: float, into: dict[str, float]) -> None:
+    for term, tf in counts.items():
+        into[term] = into.get(term, 0.0) + weight * tf / (tf + k)
+
+
+def entry_impacts(adoc: AnalysedDoc) -> dict[str, float]:
+    """Field-weighted, saturated term weights of one entry (BM25F without the idf factor)."""
+    impacts: dict[str, float] = {}
+    _saturate(Counter(adoc.title.terms), TITLE_WEIGHT, _SHORT_K, impacts)
+    alt_counts: Counter[str] = Counter()
+    for alt in adoc.alternates:
+        alt_counts.update(set(alt.terms))
+    _saturate(alt_counts, ALTERNATE_WEIGHT, _SHORT_K, impacts)
+    _saturate(Counter(adoc.tags.terms), TAG_WEIGHT, _SHORT_K, impacts)
+    body = Counter(adoc.body_terms)
+    k_body = _BODY_K * (0.3 + 0.7 * len(adoc.body_terms) / _BODY_AVG_TERMS)
+    _saturate(body, BODY_WEIGHT, k_body, impacts)
+    for term in adoc.shortcut_terms:
+        impacts[term] = impacts.get(term, 0.0) + SHORTCUT_WEIGHT * (1.0 if term[:3] == "sc:" else 0.5)
+    return impacts
+
+
+class InvertedIndex:
+    def __init__(self) -> None:
+        self._postings: dict[str, array[int]] = {}
+        self._docs: list[AnalysedDoc | None] = []
+        self._phrase_sets: list[tuple[frozenset[str], ...]] = []
+        self._extra_sets: list[frozenset[str]] = []
+        self._slot_of: dict[str, int] = {}
+        self._dead = 0
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._slot_of
+
+    def add(self, adoc: AnalysedDoc) -> None:
+        """Add an entry, replacing any entry with the same doc_id."""
+        self.remove([adoc.doc.doc_id])
+        slot = len(self._docs)
+        self._docs.append(adoc)
+        self._phrase_sets.append(tuple(frozenset(p.terms) for p in adoc.phrasings))
+        self._extra_sets.append(frozenset(adoc.tags.terms) | frozenset(adoc.body_terms))
+        self._slot_of[adoc.doc.doc_id] = slot
+        postings = self._postings
+        base = slot << 8
+        for term, impact in entry_impacts(adoc).items():
+            q = int(impact * _QUANT + 0.5)
+            packed = base | (255 if q > 255 else q or 1)
+            plist = postings.get(term)
+            if plist is None:
+                postings[term] = array("q", (packed,))
+            else:
+                plist.append(packed)
+
+    def remove(self, doc_ids: Iterable[str]) -> int:
+        removed = 0
+        for doc_id in doc_ids:
+            slot = self._slot_of.pop(doc_id, None)
+            if slot is not None:
+                self._docs[slot] = None
+                self._phrase_sets[slot] = ()
+                self._extra_sets[slot] = frozenset()
+                self._dead += 1
+                removed += 1
+        if self._dead > 1000 and self._dead * 3 > len(self._slot_of):
+            self._compact()
+        return removed
+
+    def _compact(self) -> None:
+        live = [d for d in self._docs if d is not None]
+        self.__init__()  # type: ignore[misc]
+        for adoc in live:
+            self.add(adoc)
+
+    def df(self, term: str) -> int:
+        plist = self._postings.get(term)
+        return 0 if plist is None else len(plist)
+
+    def idf(self, term: str) -> float:
+        n = len(self._slot_of)
+        df = min(self.df(term), n)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def unknown_idf(self) -> float:
+        """idf of a term no entry contains: the weight a query word nothing matches carries."""
+        n = len(self._slot_of)
+        return math.log(1.0 + (n + 0.5) / 0.5)
+
+    def doc(self, slot: int) -> AnalysedDoc | None:
+        return self._docs[slot]
+
+    def phrase_sets(self, slot: int) -> tuple[frozenset[str], ...]:
+        return self._phrase_sets[slot]
+
+    def extra_set(self, slot: int) -> frozenset[str]:
+        return self._extra_sets[slot]
+
+    def slot_of(self, doc_id: str) -> int | None:
+        return self._slot_of.get(doc_id)
+
+    def retrieve(
+        self, weighted: list[tuple[str, float]], k: int, common_df: int, client_id: str | None
+    ) -> list[tuple[int, float]]:
+        """Top-k live slots by Σ weight·impact, restricted to generic entries and `client_id`'s own when
+        a client is given. Terms in more than `common_df` entries are skipped once rarer terms have
+        produced k candidates: they barely reorder those and cost the most time."""
+        acc: dict[int, float] = {}
+        get = acc.get
+        impacts = _IMPACTS
+        for term, weight in sorted(weighted, key=lambda tw: self.df(tw[0])):
+            plist = self._postings.get(term)
+            if plist is None:
+                continue
+            if len(plist) > common_df and len(acc) >= k:
+                continue
+            for packed in plist:
+                slot = packed >> 8
+                acc[slot] = get(slot, 0.0) + weight * impacts[packed & 255]
+        docs = self._docs
+        if client_id is None:
+            live = ((s, v) for s, v in acc.items() if docs[s] is not None)
+        else:
+            live = (
+                (s, v)
+                for s, v in acc.items()
+                if (d := docs[s]) is not None and d.doc.client_id in (None, client_id)
+            )
+        return heapq.nlargest(k, live, key=lambda sv: sv[1])

@@ -1,0 +1,157 @@
+"""Re-ranking candidates into calibrated scores in [0, 1].
+
+Per phrasing (the question and each similar question) two views are combined:
+- coverage: how much of the query the phrasing explains and how much of the phrasing the query
+  mentions, weighted by idf and blended by their relative lengths, so a two-character query is judged
+  by the first and a long buyer message by the second;
+- fuzzy similarity of the canonical texts and of their toneless pinyin (rapidfuzz), which rewards
+  word order and catches typos the term matching misses.
+The best phrasing decides; tags and answer text add a little. The scale is absolute (it does not
+depend on the other candidates), so one threshold separates "answered" from "nothing fits".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from rapidfuzz import fuzz
+
+from dyy_desk.core.search.analyse import AnalysedDoc, AnalysedText
+from dyy_desk.core.search.index import InvertedIndex
+from dyy_desk.core.search.pinyin import full_keys, initial_keys
+from dyy_desk.core.search.query import PINYIN_CREDIT, QueryPlan
+
+NO_MATCH_THRESHOLD = 0.42
+COVERAGE_WEIGHT = 0.7
+LEXICAL_WEIGHT = 0.3
+EXTRA_FIELDS_WEIGHT = 0.1
+OWN_CLIENT_BOOST = 0.1
+USAGE_BOOST = 0.03
+_USAGE_SATURATION = math.log1p(50)
+
+
+class Scorer:
+    """Scores candidates for one query; caches idf lookups across the candidates."""
+
+    def __init__(self, index: InvertedIndex, plan: QueryPlan) -> None:
+        self._index = index
+        self._plan = plan
+        self._idf: dict[str, float] = {}
+        self._total = plan.total_weight
+        self._credit: dict[str, float] = {}
+        for unit in plan.units:
+            for term, credit in unit.alternatives:
+                self._credit[term] = max(self._credit.get(term, 0.0), credit)
+
+    def _idf_of(self, term: str) -> float:
+        value = self._idf.get(term)
+        if value is None:
+            value = self._idf[term] = self._index.idf(term)
+        return value
+
+    def _query_coverage(self, terms: frozenset[str]) -> float:
+        if self._total <= 0:
+            return 0.0
+        got = 0.0
+        for unit in self._plan.units:
+            best = 0.0
+            for term, credit in unit.alternatives:
+                if credit > best and term in terms:
+                    best = credit
+            got += unit.weight * best
+        return got / self._total
+
+    def _phrase_coverage(self, phr: AnalysedText) -> float:
+        credit = self._credit
+        total = got = 0.0
+        for key, py in zip(phr.content, phr.content_py, strict=True):
+            w = self._idf_of(key)
+            total += w
+            if key in credit:
+                got += w
+            elif py and py in credit:
+                got += w * PINYIN_CREDIT
+        return got / total if total > 0 else 0.0
+
+    def _fuzzy(self, phr: AnalysedText) -> float:
+        q = self._plan.text
+        if not q or not phr.text:
+            return 0.0
+        text = 0.5 * fuzz.ratio(q, phr.text) + 0.5 * fuzz.partial_ratio(q, phr.text)
+        sound = fuzz.ratio(self._plan.pinyin, phr.pinyin) if self._plan.pinyin and phr.pinyin else 0.0
+        return max(text, 0.9 * sound) / 100.0
+
+    def score(self, slot: int) -> tuple[float, int]:
+        """(score in [0, 1] before boosts, index of the best phrasing)."""
+        adoc = self._index.doc(slot)
+        assert adoc is not None
+        best = 0.0
+        best_i = 0
+        n_q = max(self._plan.content_size, 1)
+        for i, (phr, terms) in enumerate(zip(adoc.phrasings, self._index.phrase_sets(slot), strict=True)):
+            n_p = max(len(phr.content), 1)
+            lam = min(0.85, max(0.4, n_p / (n_p + n_q)))
+            cov = self._query_coverage(terms) ** lam * self._phrase_coverage(phr) ** (1 - lam)
+            value = COVERAGE_WEIGHT * cov + (1 - COVERAGE_WEIGHT) * self._fuzzy(phr)
+            if value > best:
+                best, best_i = value, i
+        extra = self._query_coverage(self._index.extra_set(slot))
+        value = (1 - EXTRA_FIELDS_WEIGHT) * best + EXTRA_FIELDS_WEIGHT * extra
+        if self._plan.shortcut and adoc.shortcut_terms:
+            if adoc.shortcut_terms[0] == "sc:" + self._plan.shortcut:
+                value = max(value, 0.98)
+            elif "sp:" + self._plan.shortcut in adoc.shortcut_terms:
+                value = max(value, 0.8)
+        return value, best_i
+
+    def matched_terms(self, slot: int, phrasing: int) -> tuple[str, ...]:
+        """Words of the entry to highlight: what the query matched, in the entry's own characters."""
+        adoc = self._index.doc(slot)
+        assert adoc is not None
+        phr = adoc.phrasings[phrasing]
+        credit = self._credit
+        found: list[str] = []
+        for key, py in zip(phr.content, phr.content_py, strict=True):
+            if key in credit or (py and py in credit):
+                found.append(key[2:])
+        for term in phr.terms:
+            kind, _, body = term.partition(":")
+            if term not in credit:
+                continue
+            if kind in ("w", "u"):
+                found.append(body)
+            elif kind in ("py", "in", "ip"):
+                found.extend(_words_with_key(phr, kind, body))
+        if self._plan.shortcut and adoc.doc.shortcut and "sc:" + self._plan.shortcut in adoc.shortcut_terms:
+            found.append(adoc.doc.shortcut)
+        return _merge(found)
+
+
+def _words_with_key(phr: AnalysedText, kind: str, key: str) -> list[str]:
+    words = [t[2:] for t in phr.terms if t.startswith("w:")]
+    if kind == "py":
+        return [w for w in words if key in full_keys(w)]
+    if kind == "in":
+        return [w for w in words if key in initial_keys(w)]
+    return [w for w in words if any(k.startswith(key) for k in initial_keys(w))]
+
+
+def _merge(found: list[str]) -> tuple[str, ...]:
+    """Distinct terms, longest first, without those already inside a longer one."""
+    out: list[str] = []
+    for term in sorted(set(found), key=len, reverse=True):
+        if not any(term in longer for longer in out):
+            out.append(term)
+    return tuple(out)
+
+
+def boost(score: float, adoc: AnalysedDoc, client_id: str | None, usage: Mapping[str, int] | None) -> float:
+    """A client's own entry must beat the generic one for the same intent; heavy use nudges mildly."""
+    if client_id is not None and adoc.doc.client_id == client_id:
+        score += OWN_CLIENT_BOOST
+    if usage:
+        count = usage.get(adoc.doc.doc_id, 0)
+        if count > 0:
+            score += USAGE_BOOST * min(1.0, math.log1p(count) / _USAGE_SATURATION)
+    return min(1.0, max(0.0, score))
