@@ -46,7 +46,15 @@ class TicketService:
     # --- reads -------------------------------------------------------------------------------
     def query_ids(self, *, query: TicketQuery) -> list[str]:
         with self._queue_lock:
-            return self._queue_index().query(query, now=self._clock.now())
+            index = self._queue_index()
+            if query.text.strip():
+                self._load_texts(index)
+            return index.query(query, now=self._clock.now())
+
+    def warm_queue_texts(self) -> None:
+        """Load the search texts ahead of the first text filter (call from the worker after opening)."""
+        with self._queue_lock:
+            self._load_texts(self._queue_index())
 
     def rows(self, *, ids: Sequence[str]) -> dict[str, TicketRow]:
         with self._engine.connect() as conn:
@@ -66,14 +74,20 @@ class TicketService:
                 self._queue = QueueIndex(ticket_queries.load_queue_entries(conn))
         return self._queue
 
+    def _load_texts(self, index: QueueIndex) -> None:
+        if not index.has_texts:
+            with self._engine.connect() as conn:
+                index.set_texts(ticket_queries.load_queue_texts(conn))
+
     def _refresh_queue(self, ticket_ids: Sequence[str]) -> None:
         with self._queue_lock:
             if self._queue is None:
                 return  # loaded fresh on the next query
             with self._engine.connect() as conn:
                 entries = ticket_queries.load_queue_entries(conn, ticket_ids)
+                texts = ticket_queries.load_queue_texts(conn, ticket_ids) if self._queue.has_texts else None
             self._queue.remove(ticket_ids)
-            self._queue.upsert(entries)
+            self._queue.upsert(entries, texts)
 
     def detail(self, *, ticket_id: str) -> TicketDetail:
         with self._engine.connect() as conn:

@@ -296,5 +296,5 @@ class MainWindow(QMainWindow):
         save_settings(self.workspace.paths.config_dir, self.settings)
         self._ticker.stop()
         self._due_refresh.stop()
-        self.runner.wait_idle()
+        self.runner.shutdown()
         super().closeEvent(event)

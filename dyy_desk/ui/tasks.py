@@ -92,9 +92,15 @@ class _Job(QRunnable):
         except BaseException as exc:  # delivered to the GUI thread, which decides what the user sees
             if not isinstance(exc, Cancelled):
                 _log.exception("background task failed")
-            self._relay.failed.emit(exc)
+            try:
+                self._relay.failed.emit(exc)
+            except RuntimeError:
+                _log.debug("error dropped: receiver gone")
         else:
-            self._relay.done.emit(result)
+            try:
+                self._relay.done.emit(result)
+            except RuntimeError:  # the window closed while this ran: nobody is waiting for it
+                _log.debug("result dropped: receiver gone")
 
 
 class TaskRunner(QObject):
@@ -104,6 +110,7 @@ class TaskRunner(QObject):
         self._db_pool.setMaxThreadCount(1)
         self._cpu_pool = QThreadPool.globalInstance()
         self._relays: set[_Relay] = set()
+        self._closed = False
 
     def run_db(
         self,
@@ -130,6 +137,11 @@ class TaskRunner(QObject):
         on_error: Callable[[BaseException], None] | None,
         on_progress: Callable[[int, int, str], None] | None,
     ) -> TaskContext:
+        if self._closed:  # after shutdown nothing new starts; callers get a cancelled context
+            context = TaskContext(_Relay(lambda _r: None, _log_only, None))
+            context.cancel()
+            return context
+
         def finished(callback: Callable[[Any], None] | None, value: Any) -> None:
             self._relays.discard(relay)
             if callback is not None:
@@ -144,6 +156,11 @@ class TaskRunner(QObject):
         context = TaskContext(relay)
         pool.start(_Job(fn, relay, context))
         return context
+
+    def shutdown(self, msecs: int = 30000) -> bool:
+        """Refuse new work and wait for what is running; called when the window closes."""
+        self._closed = True
+        return self.wait_idle(msecs)
 
     def wait_idle(self, msecs: int = 30000) -> bool:
         """For shutdown and tests: block until queued work is done."""

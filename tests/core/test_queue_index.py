@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +20,6 @@ def entry(
     due_h: float | None = None,
     assignee: str | None = None,
     platform: str = "jd",
-    text: str = "",
     created_h: float = 0,
     escalated: bool = False,
 ) -> QueueEntry:
@@ -38,7 +38,6 @@ def entry(
         created=db_time(NOW - timedelta(hours=created_h)),
         updated=db_time(NOW),
         escalated=escalated,
-        text=f"t20261123-{n:04d} {text}".lower(),
     )
 
 
@@ -73,12 +72,18 @@ def test_due_sort_puts_no_deadline_last_and_ties_newest_first() -> None:
 
 
 def test_text_and_field_filters_and_upsert() -> None:
-    index = QueueIndex([entry(1, text="四件套 颜色发错"), entry(2, text="枕头 破损", platform="pdd")])
+    first, second = entry(1), entry(2, platform="pdd")
+    texts = {first.id: "t20261123-0001 四件套 颜色发错", second.id: "t20261123-0002 枕头 破损"}
+    index = QueueIndex([first, second])
+    with pytest.raises(LookupError):
+        index.query(TicketQuery(text="颜色"), now=NOW)
+    index.set_texts(texts)
     assert index.query(TicketQuery(text="颜色 四件套"), now=NOW) == ["id001"]
     assert index.query(TicketQuery(text="T20261123-0002"), now=NOW) == ["id002"]
     assert index.query(TicketQuery(platform=Platform.PDD), now=NOW) == ["id002"]
     assert index.query(TicketQuery(category=TicketCategory.EXCHANGE), now=NOW) == ["id001", "id002"]
-    index.upsert([entry(2, text="枕头 破损", status="closed")])
+    index.upsert([entry(2, status="closed")], {second.id: "t20261123-0002 枕头 破损 已关闭"})
+    assert index.query(TicketQuery(text="已关闭"), now=NOW) == ["id002"]
     assert index.query(TicketQuery(status=TicketStatus.CLOSED), now=NOW) == ["id002"]
     index.remove(["id001"])
     assert len(index) == 1

@@ -6,6 +6,7 @@ Plain SQL that SQLite and PostgreSQL both run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -14,48 +15,54 @@ from dyy_desk.core.types import Platform, Priority, TicketCategory, TicketRow, T
 from dyy_desk.db.repos.tables import clients, customers, shops, tickets, users
 
 _ENTRY_SQL = """
-SELECT t.id, t.number, t.status, t.client_id, t.shop_id, t.platform, t.category, t.priority,
-       t.assignee_id, t.due_at, t.created_at, t.updated_at, t.platform_intervention,
-       t.subject, t.order_no, t.tags, t.product, c.nick
-FROM ticket AS t LEFT JOIN customer AS c ON c.id = t.customer_id
-WHERE NOT t.deleted
-"""
+SELECT id, number, status, client_id, shop_id, platform, category, priority,
+       assignee_id, due_at, created_at, updated_at, platform_intervention
+FROM ticket WHERE NOT deleted"""
+_TEXT_SQL = "SELECT id, number, subject, order_no, tags, product, customer_id FROM ticket WHERE NOT deleted"
+
+
+def _select(conn: Connection, sql: str, ids: Sequence[str] | None) -> list[Any]:
+    """Raw driver SQL on purpose: at 100k rows the Core result machinery costs more than SQLite."""
+    if ids is None:
+        return conn.exec_driver_sql(sql).fetchall()
+    rows: list[Any] = []
+    for start in range(0, len(ids), 500):
+        chunk = tuple(ids[start : start + 500])
+        rows += conn.exec_driver_sql(f"{sql} AND id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+    return rows
 
 
 def load_queue_entries(conn: Connection, ids: Sequence[str] | None = None) -> list[QueueEntry]:
-    """Entries for the in-memory queue index: every live ticket, or just `ids` after a write.
-
-    Raw driver SQL on purpose: at 100k rows the Core result machinery costs more than SQLite itself.
-    """
-    names = {row[0]: row[1] for row in conn.exec_driver_sql("SELECT id, name FROM client")}
-    if ids is None:
-        rows = conn.exec_driver_sql(_ENTRY_SQL).fetchall()
-    else:
-        rows = []
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows += conn.exec_driver_sql(f"{_ENTRY_SQL} AND t.id IN ({marks})", tuple(chunk)).fetchall()
+    """Entries for the in-memory queue index: every live ticket, or just `ids` after a write."""
+    names = dict(conn.exec_driver_sql("SELECT id, name FROM client").fetchall())
     return [
         QueueEntry(
-            id=r[0],
-            number=r[1],
-            status=r[2],
-            client_id=r[3],
-            client_name=names.get(r[3], ""),
-            shop_id=r[4],
-            platform=r[5],
-            category=r[6],
-            priority=r[7],
-            assignee_id=r[8],
-            due=r[9] or NO_DEADLINE,
-            created=r[10],
-            updated=r[11],
-            escalated=bool(r[12]),
-            text=f"{r[1]} {r[13]} {r[14] or ''} {r[17] or ''} {r[15]} {r[16] or ''}".lower(),
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            names.get(r[3], ""),
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9] or NO_DEADLINE,
+            r[10],
+            r[11],
+            bool(r[12]),
         )
-        for r in rows
+        for r in _select(conn, _ENTRY_SQL, ids)
     ]
+
+
+def load_queue_texts(conn: Connection, ids: Sequence[str] | None = None) -> dict[str, str]:
+    """Each ticket's lower-cased search text; the buyer's nick comes from a dict (a join costs 2×)."""
+    nicks = dict(conn.exec_driver_sql("SELECT id, nick FROM customer").fetchall())
+    return {
+        r[0]: f"{r[1]} {r[2]} {r[3] or ''} {nicks.get(r[6], '')} {r[4]} {r[5] or ''}".lower()
+        for r in _select(conn, _TEXT_SQL, ids)
+    }
 
 
 def fetch_ticket_rows(conn: Connection, ids: Sequence[str]) -> dict[str, TicketRow]:

@@ -64,6 +64,7 @@ class QueuePanel(QWidget):
         self._query = TicketQuery(view=QueueView.ALL, due_soon_hours=due_soon_hours)
         self._generation = 0
         self._selected_id: str | None = None
+        self._texts_warmed = False
 
         self.model = TicketTableModel(lambda ids: tickets.rows(ids=ids), clock_now, due_soon_hours)
         self.model.sort_requested.connect(self._on_sort)
@@ -200,6 +201,9 @@ class QueuePanel(QWidget):
         if keep:
             self.select_ticket(keep)
         self.ids_loaded.emit(len(ids))
+        if not self._texts_warmed:
+            self._texts_warmed = True  # queued behind nothing else: ready before the agent types
+            self._runner.run_db(lambda _ctx: self._tickets.warm_queue_texts())
 
     def _fill_clients(self) -> None:
         self.client_combo.blockSignals(True)
