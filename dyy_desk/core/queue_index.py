@@ -102,7 +102,7 @@ class QueueIndex:
         """All entries in ascending order of `key`, newest first among equals; cached per key."""
         order = self._orders.get(key)
         if order is None:
-            by_created_desc = sorted(self._entries.values(), key=lambda e: e.created, reverse=True)
+            by_created_desc = sorted(self._entries.values(), key=lambda e: (e.created, e.id), reverse=True)
             order = sorted(by_created_desc, key=_SORT_KEYS[key])  # stable: ties stay newest first
             self._orders[key] = order
         return order

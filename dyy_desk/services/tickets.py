@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -24,9 +25,16 @@ from dyy_desk.core.types import (
     TicketRow,
     TicketStatus,
 )
-from dyy_desk.db.repos import ticket_queries, ticket_writes
+from dyy_desk.db.repos import queue_sql, ticket_queries, ticket_writes
 from dyy_desk.db.repos.tables import customers, shops, ticket_events, tickets, users
 from dyy_desk.services.errors import NotFound, ServiceError
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    ids: list[str]
+    total: int
+    complete: bool
 
 
 class TicketService:
@@ -50,6 +58,17 @@ class TicketService:
             if query.text.strip():
                 self._load_texts(index)
             return index.query(query, now=self._clock.now())
+
+    def query_page(self, *, query: TicketQuery, limit: int) -> QueuePage:
+        """The whole answer once the index is loaded; before that, the first `limit` rows from SQL
+        (indexed, a few ms) so the queue shows at once, with `complete=False`."""
+        with self._queue_lock:
+            if self._queue is not None and (self._queue.has_texts or not query.text.strip()):
+                ids = self._queue.query(query, now=self._clock.now())
+                return QueuePage(ids=ids, total=len(ids), complete=True)
+        with self._engine.connect() as conn:
+            ids, total = queue_sql.first_page(conn, query, now=self._clock.now(), limit=limit)
+        return QueuePage(ids=ids, total=total, complete=len(ids) == total)
 
     def warm_queue_texts(self) -> None:
         """Load the search texts ahead of the first text filter (call from the worker after opening)."""

@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
             due_soon_hours=hours,
         )
         self.queue.new_ticket_requested.connect(self.new_ticket)
-        self.queue.ids_loaded.connect(self._on_first_load)
+        self.queue.rows_shown.connect(self._on_first_load)
 
         self.work_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.work_splitter.addWidget(self.queue)

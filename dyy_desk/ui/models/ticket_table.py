@@ -62,14 +62,20 @@ class TicketTableModel(QAbstractTableModel):
         self._now = now
         self._due_soon_hours = due_soon_hours
         self._ids: list[str] = []
+        self._total = 0  # may exceed len(_ids) while only the first page is known
         self._cache: dict[str, TicketRow] = {}
 
     # --- content -----------------------------------------------------------------------------
-    def set_ids(self, ids: list[str]) -> None:
+    def set_ids(self, ids: list[str], total: int | None = None) -> None:
+        """`total` larger than len(ids): only the first page is known yet; the rest show as loading."""
         self.beginResetModel()
         self._ids = ids
+        self._total = max(len(ids), total or 0)
         self._cache.clear()
         self.endResetModel()
+
+    def is_complete(self) -> bool:
+        return self._total == len(self._ids)
 
     def refresh_rows(self, ticket_ids: Sequence[str]) -> None:
         """Re-read rows that a mutation touched, keeping the selection and scroll position."""
@@ -114,7 +120,7 @@ class TicketTableModel(QAbstractTableModel):
 
     # --- Qt model API ------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._ids)
+        return 0 if parent.isValid() else self._total
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -150,7 +156,10 @@ class TicketTableModel(QAbstractTableModel):
             return None
         row = self.ticket_row(index.row())
         if row is None:
-            return None
+            loading = (
+                index.row() >= len(self._ids) and index.column() == 1 and role == Qt.ItemDataRole.DisplayRole
+            )
+            return "加载中…" if loading else None
         column = index.column()
         if column == DUE_COLUMN:
             return self._due_data(row, role)

@@ -33,18 +33,20 @@ from dyy_desk.core.types import (
     UserRow,
 )
 from dyy_desk.services.directory import DirectoryService
-from dyy_desk.services.tickets import TicketService
+from dyy_desk.services.tickets import QueuePage, TicketService
 from dyy_desk.ui.models.ticket_table import COLUMNS, TicketTableModel
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
 
 FILTER_DEBOUNCE_MS = 180
+FIRST_PAGE = 200  # rows shown from SQL while the queue index loads
 E = TypeVar("E", bound=StrEnum)
 
 
 class QueuePanel(QWidget):
     new_ticket_requested = Signal()
-    ids_loaded = Signal(int)  # number of tickets shown; tests and selftest wait on it
+    rows_shown = Signal(int)  # rows are on screen (perhaps only the first page): the queue is usable
+    ids_loaded = Signal(int)  # the complete answer is in (number of tickets); tests wait on it
 
     def __init__(
         self,
@@ -186,24 +188,35 @@ class QueuePanel(QWidget):
         self._query = query
         self.count_label.setText("加载中…")
         self._runner.run_db(
-            lambda _ctx: self._tickets.query_ids(query=query),
-            on_done=lambda ids: self._apply_ids(generation, ids),
-            on_error=lambda exc: self.count_label.setText(f"加载失败：{exc}"),
+            lambda _ctx: self._tickets.query_page(query=query, limit=FIRST_PAGE),
+            on_done=lambda page: self._apply_page(generation, query, page),
+            on_error=self._on_load_error,
         )
 
     # --- internals ---------------------------------------------------------------------------
-    def _apply_ids(self, generation: int, ids: list[str]) -> None:
+    def _apply_page(self, generation: int, query: TicketQuery, page: QueuePage) -> None:
         if generation != self._generation:
             return  # a newer filter is already on its way
         keep = self._selected_id
-        self.model.set_ids(ids)
-        self.count_label.setText(f"{len(ids)} 个工单")
+        self.model.set_ids(page.ids, page.total)
+        self.count_label.setText(f"{page.total} 个工单")
         if keep:
             self.select_ticket(keep)
-        self.ids_loaded.emit(len(ids))
+        self.rows_shown.emit(page.total)
+        if not page.complete:  # the index loads behind the first page; its full answer follows
+            self._runner.run_db(
+                lambda _ctx: self._tickets.query_ids(query=query),
+                on_done=lambda ids: self._apply_page(generation, query, QueuePage(ids, len(ids), True)),
+                on_error=self._on_load_error,
+            )
+            return
+        self.ids_loaded.emit(page.total)
         if not self._texts_warmed:
-            self._texts_warmed = True  # queued behind nothing else: ready before the agent types
+            self._texts_warmed = True  # loaded in the worker before the agent starts typing
             self._runner.run_db(lambda _ctx: self._tickets.warm_queue_texts())
+
+    def _on_load_error(self, exc: BaseException) -> None:
+        self.count_label.setText("加载失败，详情已写入日志")
 
     def _fill_clients(self) -> None:
         self.client_combo.blockSignals(True)
