@@ -98,7 +98,9 @@ class TicketService:
             with self._engine.connect() as conn:
                 index.set_texts(ticket_queries.load_queue_texts(conn))
 
-    def _refresh_queue(self, ticket_ids: Sequence[str]) -> None:
+    def refresh_queue(self, ticket_ids: Sequence[str]) -> None:
+        """Re-read these tickets into the queue index; any service that writes a ticket column the
+        queue shows (status, assignee, due_at …) calls this after its transaction commits."""
         with self._queue_lock:
             if self._queue is None:
                 return  # loaded fresh on the next query
@@ -196,7 +198,7 @@ class TicketService:
                 origin=self._origin,
             )
             row = ticket_queries.fetch_ticket_rows(conn, [ticket_id])[ticket_id]
-        self._refresh_queue([ticket_id])
+        self.refresh_queue([ticket_id])
         return row, Changes(tickets=True, ticket_ids=(ticket_id,))
 
     def add_note(self, *, ticket_id: str, text: str, actor_id: str | None, reply: bool = False) -> Changes:
@@ -219,7 +221,7 @@ class TicketService:
                 text=text,
                 origin=self._origin,
             )
-        self._refresh_queue([ticket_id])
+        self.refresh_queue([ticket_id])
         return Changes(tickets=True, ticket_ids=(ticket_id,))
 
     def assign(self, *, ticket_id: str, assignee_id: str | None, actor_id: str | None) -> Changes:
@@ -244,7 +246,7 @@ class TicketService:
                 data={"from": current["assignee_id"], "to": assignee_id},
                 origin=self._origin,
             )
-        self._refresh_queue([ticket_id])
+        self.refresh_queue([ticket_id])
         return Changes(tickets=True, ticket_ids=(ticket_id,))
 
     def change_status(
@@ -277,7 +279,7 @@ class TicketService:
                 data={"from": old.value, "to": status.value},
                 origin=self._origin,
             )
-        self._refresh_queue([ticket_id])
+        self.refresh_queue([ticket_id])
         return Changes(tickets=True, ticket_ids=(ticket_id,))
 
     # --- helpers -----------------------------------------------------------------------------

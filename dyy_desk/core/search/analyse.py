@@ -130,6 +130,17 @@ def _token_info(tok: str) -> _TokenInfo:
     return _TokenInfo(True, tuple(dict.fromkeys(terms)), first, sylls)
 
 
+def char_units(text: str) -> list[str]:
+    """The characters of a canonical text, a Latin token counting as one unit."""
+    out: list[str] = []
+    for chunk in text.split():
+        if is_cjk_text(chunk):
+            out.extend(chunk)
+        else:
+            out.append(chunk)
+    return out
+
+
 def analyse_text(segmenter: Segmenter, raw: str) -> AnalysedText:
     tokens = segmenter.cut(raw)
     terms: list[str] = []

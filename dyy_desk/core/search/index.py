@@ -16,7 +16,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable
 
-from dyy_desk.core.search.analyse import AnalysedDoc
+from dyy_desk.core.search.analyse import AnalysedDoc, char_units
 
 # Field weights: what a match in each field says about the entry being the answer.
 TITLE_WEIGHT = 3.0
@@ -53,6 +53,14 @@ def entry_impacts(adoc: AnalysedDoc) -> dict[str, float]:
     return impacts
 
 
+def doc_chars(adoc: AnalysedDoc) -> set[str]:
+    """Distinct characters (and Latin tokens) of an entry's phrasings, for character document frequency."""
+    found: set[str] = set()
+    for phr in adoc.phrasings:
+        found.update(char_units(phr.text))
+    return found
+
+
 class InvertedIndex:
     def __init__(self) -> None:
         self._postings: dict[str, array[int]] = {}
@@ -60,6 +68,7 @@ class InvertedIndex:
         self._phrase_sets: list[tuple[frozenset[str], ...]] = []
         self._extra_sets: list[frozenset[str]] = []
         self._slot_of: dict[str, int] = {}
+        self._char_df: dict[str, int] = {}
         self._dead = 0
 
     def __len__(self) -> int:
@@ -76,6 +85,9 @@ class InvertedIndex:
         self._phrase_sets.append(tuple(frozenset(p.terms) for p in adoc.phrasings))
         self._extra_sets.append(frozenset(adoc.tags.terms) | frozenset(adoc.body_terms))
         self._slot_of[adoc.doc.doc_id] = slot
+        char_df = self._char_df
+        for ch in doc_chars(adoc):
+            char_df[ch] = char_df.get(ch, 0) + 1
         postings = self._postings
         base = slot << 8
         for term, impact in entry_impacts(adoc).items():
@@ -92,6 +104,10 @@ class InvertedIndex:
         for doc_id in doc_ids:
             slot = self._slot_of.pop(doc_id, None)
             if slot is not None:
+                old = self._docs[slot]
+                if old is not None:
+                    for ch in doc_chars(old):
+                        self._char_df[ch] -= 1
                 self._docs[slot] = None
                 self._phrase_sets[slot] = ()
                 self._extra_sets[slot] = frozenset()
@@ -114,6 +130,12 @@ class InvertedIndex:
     def idf(self, term: str) -> float:
         n = len(self._slot_of)
         df = min(self.df(term), n)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def char_idf(self, ch: str) -> float:
+        """idf of a character (or Latin token) over the entries' phrasings."""
+        n = len(self._slot_of)
+        df = min(self._char_df.get(ch, 0), n)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def unknown_idf(self) -> float:

@@ -17,13 +17,15 @@ from collections.abc import Mapping
 
 from rapidfuzz import fuzz
 
-from dyy_desk.core.search.analyse import AnalysedDoc, AnalysedText
+from dyy_desk.core.search.analyse import AnalysedDoc, AnalysedText, char_units
 from dyy_desk.core.search.index import InvertedIndex
 from dyy_desk.core.search.pinyin import full_keys, initial_keys
 from dyy_desk.core.search.query import PINYIN_CREDIT, QueryPlan
 
 NO_MATCH_THRESHOLD = 0.42
 COVERAGE_WEIGHT = 0.7
+FUZZY_WEIGHT = 0.3
+CHAR_WEIGHT = 0.0
 LEXICAL_WEIGHT = 0.3
 EXTRA_FIELDS_WEIGHT = 0.1
 OWN_CLIENT_BOOST = 0.1
@@ -43,6 +45,30 @@ class Scorer:
         for unit in plan.units:
             for term, credit in unit.alternatives:
                 self._credit[term] = max(self._credit.get(term, 0.0), credit)
+        self._char_idf: dict[str, float] = {}
+        self._q_chars = {ch: self._cidf(ch) for ch in char_units(plan.text)}
+        self._q_char_total = sum(self._q_chars.values())
+
+    def _cidf(self, ch: str) -> float:
+        value = self._char_idf.get(ch)
+        if value is None:
+            value = self._char_idf[ch] = self._index.char_idf(ch)
+        return value
+
+    def _char_dice(self, phr: AnalysedText) -> float:
+        """idf-weighted Dice overlap of the characters: blind to segmentation, so two phrasings that
+        jieba cuts differently still meet on the characters that carry their meaning."""
+        q = self._q_chars
+        if not q:
+            return 0.0
+        common = total = 0.0
+        for ch in set(char_units(phr.text)):
+            w = self._cidf(ch)
+            total += w
+            if ch in q:
+                common += w
+        denom = total + self._q_char_total
+        return 2 * common / denom if denom > 0 else 0.0
 
     def _idf_of(self, term: str) -> float:
         value = self._idf.get(term)
@@ -93,7 +119,7 @@ class Scorer:
             n_p = max(len(phr.content), 1)
             lam = min(0.85, max(0.4, n_p / (n_p + n_q)))
             cov = self._query_coverage(terms) ** lam * self._phrase_coverage(phr) ** (1 - lam)
-            value = COVERAGE_WEIGHT * cov + (1 - COVERAGE_WEIGHT) * self._fuzzy(phr)
+            value = COVERAGE_WEIGHT * cov + FUZZY_WEIGHT * self._fuzzy(phr) + CHAR_WEIGHT * self._char_dice(phr)
             if value > best:
                 best, best_i = value, i
         extra = self._query_coverage(self._index.extra_set(slot))
