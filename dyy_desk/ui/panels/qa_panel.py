@@ -1,0 +1,696 @@
+"""质检: supervisors plan, draw, score, re-review appeals, calibrate and export reports; an agent sees
+their own results and may appeal. Every service call runs in the TaskRunner; callbacks only paint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dyy_desk.core.changes import Changes
+from dyy_desk.core.qa_access import QA_MANAGERS
+from dyy_desk.core.qa_review import DECISION_LABELS, STATE_LABELS, AppealDecision, ReviewState
+from dyy_desk.core.qa_scorecard import Scorecard
+from dyy_desk.core.timefmt import format_local
+from dyy_desk.core.types import TicketDetail, UserRow
+from dyy_desk.services.errors import ServiceError
+from dyy_desk.services.qa_service import QAService
+from dyy_desk.services.qa_views import ReviewRow
+from dyy_desk.services.tickets import TicketService
+from dyy_desk.ui.dialogs.qa_appeal_dialog import AppealDialog
+from dyy_desk.ui.dialogs.qa_plan_dialog import PlanDialog
+from dyy_desk.ui.dialogs.qa_scorecard_form import ScorecardForm
+from dyy_desk.ui.models.qa_models import (
+    CalibrationModel,
+    ReportModel,
+    ReviewsModel,
+    RowsModel,
+    SampleItemsModel,
+)
+from dyy_desk.ui.signals import AppSignals
+from dyy_desk.ui.tasks import TaskRunner
+
+USER_ERRORS = (ServiceError, PermissionError, ValueError)
+
+
+def _table(model: RowsModel[Any]) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.verticalHeader().setVisible(False)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view
+
+
+def _with_empty(view: QTableView, text: str) -> QStackedWidget:
+    """A table that shows `text` instead while it has no rows."""
+    stack = QStackedWidget()
+    empty = QLabel(text)
+    empty.setObjectName("emptyState")
+    empty.setWordWrap(True)
+    empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    stack.addWidget(empty)
+    stack.addWidget(view)
+    model = view.model()
+    model.modelReset.connect(lambda: stack.setCurrentIndex(1 if model.rowCount() else 0))
+    return stack
+
+
+def _selected(view: QTableView, model: RowsModel[Any]) -> Any:
+    rows = view.selectionModel().selectedRows()
+    return model.row_at(rows[0].row()) if rows else None
+
+
+class QAPanel(QWidget):
+    loaded = Signal(str)  # "supervisor", "agent", "review", "export": tests wait on it
+    message = Signal(str)  # every user-facing error or confirmation, also shown in the status line
+
+    def __init__(
+        self, *, qa: QAService, tickets: TicketService, runner: TaskRunner, signals: AppSignals
+    ) -> None:
+        super().__init__()
+        self._qa = qa
+        self._tickets = tickets
+        self._runner = runner
+        self._signals = signals
+        self.user: UserRow | None = None
+        self.review: ReviewRow | None = None
+        self._re_review = False
+        self._item_names: dict[str, str] = {}
+        self.dialog: PlanDialog | AppealDialog | None = None
+
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setObjectName("mutedLabel")
+        self.samples = SampleItemsModel()
+        self.appeals = ReviewsModel()
+        self.calibrations = CalibrationModel()
+        self.report = ReportModel()
+        self.results = ReviewsModel()
+        self.form = ScorecardForm()
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._samples_tab(), "抽检")
+        self.tabs.addTab(self._review_tab(), "评分")
+        self.tabs.addTab(self._appeals_tab(), "申诉复核")
+        self.tabs.addTab(self._calibration_tab(), "校准")
+        self.tabs.addTab(self._report_tab(), "报表")
+        no_user = QLabel(
+            "请先在右上角选择当前用户。\n主管可在这里抽检和评分；客服可查看自己的质检结果并申诉。"
+        )
+        no_user.setObjectName("emptyState")
+        no_user.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(no_user)
+        self.pages.addWidget(self.tabs)
+        self.pages.addWidget(self._agent_page())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.status_label)
+        signals.user_changed.connect(self.set_user)
+        signals.operation_did_execute.connect(self._on_changes)
+
+    # --- pages -------------------------------------------------------------------------------
+    def _samples_tab(self) -> QWidget:
+        self.plan_combo = QComboBox()
+        self.plan_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.new_plan_button = QPushButton("新建计划…")
+        self.draw_button = QPushButton("抽取今日样本")
+        self.draw_button.setToolTip("按所选计划抽取：按天计划取今天，按周计划取本周已关闭的工单")
+        self.start_button = QPushButton("开始质检")
+        self.calibrate_button = QPushButton("发起校准")
+        self.calibrate_button.setToolTip("请全部主管对选中工单各自评分，比较差异；校准评分不计入客服成绩")
+        self.samples_view = _table(self.samples)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("抽检计划"))
+        bar.addWidget(self.plan_combo)
+        bar.addWidget(self.new_plan_button)
+        bar.addWidget(self.draw_button)
+        bar.addStretch(1)
+        bar.addWidget(self.calibrate_button)
+        bar.addWidget(self.start_button)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addLayout(bar)
+        layout.addWidget(
+            _with_empty(
+                self.samples_view,
+                "还没有抽检工单。\n先「新建计划…」，再点「抽取今日样本」：系统会从已关闭的工单中按计划抽取，\n"
+                "已升级、有投诉、超平台时限的工单总会被抽中。",
+            ),
+            1,
+        )
+        self.new_plan_button.clicked.connect(self.open_plan_dialog)
+        self.draw_button.clicked.connect(self.draw_today)
+        self.start_button.clicked.connect(self._start_selected)
+        self.samples_view.doubleClicked.connect(lambda _i: self._start_selected())
+        self.calibrate_button.clicked.connect(self._calibrate_selected)
+        return page
+
+    def _review_tab(self) -> QWidget:
+        self.review_title = QLabel("在「抽检」页选择一张抽中的工单，点「开始质检」开始评分。")
+        self.review_title.setObjectName("emptyState")
+        self.review_title.setWordWrap(True)
+        self.timeline = QTextBrowser()
+        self.review_error = QLabel()
+        self.review_error.setObjectName("errorLabel")
+        self.review_error.setWordWrap(True)
+        self.save_button = QPushButton("保存草稿")
+        self.submit_button = QPushButton("提交")
+        for button in (self.save_button, self.submit_button):
+            button.setEnabled(False)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(QLabel("工单时间线"))
+        left_layout.addWidget(self.timeline, 1)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.form, 1)
+        right_layout.addWidget(self.review_error)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.submit_button)
+        right_layout.addLayout(buttons)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.review_title)
+        layout.addWidget(splitter, 1)
+        self.save_button.clicked.connect(self.save_draft)
+        self.submit_button.clicked.connect(self.submit_review)
+        return page
+
+    def _appeals_tab(self) -> QWidget:
+        self.appeals_view = _table(self.appeals)
+        self.appeal_detail = QLabel()
+        self.appeal_detail.setWordWrap(True)
+        self.decision_comment = QLineEdit()
+        self.decision_comment.setPlaceholderText("复核结论说明（必填）")
+        self.accept_button = QPushButton(DECISION_LABELS[AppealDecision.ACCEPT])
+        self.reject_button = QPushButton(DECISION_LABELS[AppealDecision.REJECT])
+        self.partial_button = QPushButton("部分成立（在评分页改分）")
+        bar = QHBoxLayout()
+        bar.addWidget(self.decision_comment, 1)
+        for button in (self.accept_button, self.reject_button, self.partial_button):
+            bar.addWidget(button)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        empty = "没有待复核的申诉。客服申诉后会出现在这里，由原质检员以外的主管复核，复核后结果定稿锁定。"
+        layout.addWidget(_with_empty(self.appeals_view, empty), 1)
+        layout.addWidget(self.appeal_detail)
+        layout.addLayout(bar)
+        self.appeals_view.selectionModel().selectionChanged.connect(lambda *_: self._show_appeal())
+        self.accept_button.clicked.connect(lambda: self.decide(AppealDecision.ACCEPT))
+        self.reject_button.clicked.connect(lambda: self.decide(AppealDecision.REJECT))
+        self.partial_button.clicked.connect(self._partial)
+        return page
+
+    def _calibration_tab(self) -> QWidget:
+        self.calibration_view = _table(self.calibrations)
+        self.calibration_score_button = QPushButton("我来评分")
+        bar = QHBoxLayout()
+        note = QLabel("校准评分只用于比较主管之间的尺度差异，不计入客服成绩和报表。")
+        note.setObjectName("mutedLabel")
+        bar.addWidget(note, 1)
+        bar.addWidget(self.calibration_score_button)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        empty = "还没有校准会话。在「抽检」页选中一张工单，点「发起校准」，请各位主管分别评分。"
+        layout.addWidget(_with_empty(self.calibration_view, empty), 1)
+        layout.addLayout(bar)
+        self.calibration_score_button.clicked.connect(self._score_calibration)
+        return page
+
+    def _report_tab(self) -> QWidget:
+        self.report_view = _table(self.report)
+        self.report_note = QLabel()
+        self.report_note.setObjectName("mutedLabel")
+        self.export_xlsx_button = QPushButton("导出 Excel")
+        self.export_csv_button = QPushButton("导出 CSV")
+        bar = QHBoxLayout()
+        bar.addWidget(self.report_note, 1)
+        bar.addWidget(self.export_xlsx_button)
+        bar.addWidget(self.export_csv_button)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.report_view, 1)
+        layout.addLayout(bar)
+        self.export_xlsx_button.clicked.connect(lambda: self._ask_export(".xlsx"))
+        self.export_csv_button.clicked.connect(lambda: self._ask_export(".csv"))
+        return page
+
+    def _agent_page(self) -> QWidget:
+        self.results_view = _table(self.results)
+        self.result_detail = QTextBrowser()
+        self.appeal_button = QPushButton("申诉…")
+        self.appeal_button.setEnabled(False)
+        bar = QHBoxLayout()
+        hint = QLabel("对已提交的质检结果可申诉一次，需填写理由；复核由另一位主管完成。")
+        hint.setObjectName("mutedLabel")
+        bar.addWidget(hint, 1)
+        bar.addWidget(self.appeal_button)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        empty = "还没有已提交的质检结果。主管完成质检后，你的得分和扣分说明会显示在这里。"
+        splitter.addWidget(_with_empty(self.results_view, empty))
+        splitter.addWidget(self.result_detail)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        title = QLabel("我的质检结果")
+        title.setObjectName("detailTitle")
+        layout.addWidget(title)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bar)
+        self.results_view.selectionModel().selectionChanged.connect(lambda *_: self._show_result())
+        self.appeal_button.clicked.connect(self.open_appeal_dialog)
+        return page
+
+    # --- loading -----------------------------------------------------------------------------
+    def set_user(self, user: UserRow | None) -> None:
+        self.user = user
+        self.review = None
+        if user is None:
+            self.pages.setCurrentIndex(0)
+            return
+        self.pages.setCurrentIndex(1 if user.role in QA_MANAGERS else 2)
+        self.reload()
+
+    def reload(self) -> None:
+        user = self.user
+        if user is None:
+            return
+        if user.role in QA_MANAGERS:
+            qa = self._qa
+            self._run(
+                lambda: (
+                    qa.plans(actor_id=user.id),
+                    qa.sample_items(actor_id=user.id),
+                    qa.pending_appeals(actor_id=user.id),
+                    qa.calibrations(actor_id=user.id),
+                    qa.report(actor_id=user.id),
+                ),
+                self._apply_supervisor,
+            )
+        else:
+            self._run(lambda: self._agent_results(user.id), self._apply_agent)
+
+    def _apply_supervisor(self, result: tuple[Any, ...]) -> None:
+        plans, items, appeals, calibrations, report = result
+        current = self.plan_combo.currentData()
+        self.plan_combo.clear()
+        for row in plans:
+            self.plan_combo.addItem(row.plan.name, row.plan.id)
+        if not plans:
+            self.plan_combo.addItem("（还没有计划）", None)
+        self.plan_combo.setCurrentIndex(max(0, self.plan_combo.findData(current)))
+        self.draw_button.setEnabled(bool(plans))
+        self.samples.set_rows(items)
+        self.appeals.set_rows(appeals)
+        self.calibrations.set_rows(calibrations)
+        self.report.set_report(report)
+        excluded = report.report.calibration_excluded
+        self.report_note.setText(
+            f"计入 {report.report.reviews} 条已提交质检（草稿不计）"
+            + (f"；{excluded} 条校准评分不计入" if excluded else "")
+        )
+        self.tabs.setTabText(2, f"申诉复核 ({len(appeals)})" if appeals else "申诉复核")
+        self.loaded.emit("supervisor")
+
+    def _agent_results(self, user_id: str) -> tuple[list[ReviewRow], dict[str, str]]:
+        """Worker side: the agent's results plus the item names of the scorecard versions they used."""
+        rows = self._qa.results(actor_id=user_id)
+        names: dict[str, str] = {}
+        for key in {(r.review.scorecard_id, r.review.scorecard_version) for r in rows}:
+            card = self._qa.scorecard(scorecard_id=key[0], version=key[1])
+            names.update({i.id: i.name for i in card.items} | {f.id: f.name for f in card.fatal_items})
+        return rows, names
+
+    def _apply_agent(self, result: tuple[list[ReviewRow], dict[str, str]]) -> None:
+        rows, self._item_names = result
+        self.results.set_rows(rows)
+        self._show_result()
+        self.loaded.emit("agent")
+
+    def _on_changes(self, changes: Changes, initiator: object) -> None:
+        if changes.qa and initiator is not self:
+            self.reload()
+
+    # --- supervisor actions ------------------------------------------------------------------
+    def open_plan_dialog(self) -> None:
+        user = self.user
+        if user is None:
+            return
+
+        def show(people: tuple[Any, Any, Any]) -> None:
+            agents, _managers, clients = people
+            self.dialog = PlanDialog(clients=clients, agents=agents, on_submit=self._create_plan, parent=self)
+            self.dialog.open()
+
+        self._run(lambda: self._qa.people(actor_id=user.id), show)
+
+    def _create_plan(self, values: dict[str, Any]) -> None:
+        user = self.user
+        dialog = self.dialog
+        if user is None or not isinstance(dialog, PlanDialog):
+            return
+
+        def done(result: Any) -> None:
+            dialog.accept()
+            self._done(result[1], f"已创建抽检计划「{result[0].plan.name}」")
+
+        self._runner.run_db(
+            lambda _ctx: self._qa.create_plan(actor_id=user.id, **values),
+            on_done=done,
+            on_error=lambda exc: dialog.show_error(self._explain(exc)),
+        )
+
+    def draw_today(self) -> None:
+        user, plan_id = self.user, self.plan_combo.currentData()
+        if user is None or not plan_id:
+            self._say("请先新建抽检计划")
+            return
+        self._run(
+            lambda: self._qa.draw(actor_id=user.id, plan_id=plan_id),
+            lambda result: self._done(
+                result[1],
+                f"已抽取 {result[0].window_label}：候选 {result[0].candidates} 张，"
+                f"抽中 {result[0].picked} 张",
+            ),
+        )
+
+    def _start_selected(self) -> None:
+        item = _selected(self.samples_view, self.samples)
+        if item is None:
+            self._say("请先在列表中选择一张抽中的工单")
+            return
+        self.open_review(lambda actor: self._qa.start_review(actor_id=actor, ticket_id=item.ticket_id))
+
+    def open_review(
+        self, start: Callable[[str], tuple[ReviewRow, Changes]], *, re_review: bool = False
+    ) -> None:
+        user = self.user
+        if user is None:
+            return
+
+        def work() -> tuple[ReviewRow, Changes, Scorecard, TicketDetail]:
+            row, changes = start(user.id)
+            card = self._qa.scorecard(
+                scorecard_id=row.review.scorecard_id, version=row.review.scorecard_version
+            )
+            return row, changes, card, self._tickets.detail(ticket_id=row.review.ticket_id)
+
+        self._run(work, lambda result: self._show_review(*result, re_review=re_review))
+
+    def _show_review(
+        self, row: ReviewRow, changes: Changes, card: Scorecard, detail: TicketDetail, *, re_review: bool
+    ) -> None:
+        self.review = row
+        self._re_review = re_review
+        review = row.review
+        user_id = self.user.id if self.user else None
+        editable = (review.state is ReviewState.DRAFT and review.reviewer_id == user_id) or re_review
+        self.form.set_card(card, review, editable=editable)
+        kind = "校准评分" if review.session_id else "质检"
+        self.review_title.setText(
+            f"{kind} · {row.ticket_number} · 客服 {row.agent_name} · {row.client_name} · "
+            f"质检员 {row.reviewer_name} · {_state_text(review.state)}"
+        )
+        self.review_error.clear()
+        self.save_button.setEnabled(editable and not re_review)
+        self.submit_button.setEnabled(editable)
+        self.submit_button.setText("提交复核（部分成立）" if re_review else "提交")
+        self.timeline.setHtml(_timeline_html(detail))
+        self.tabs.setCurrentIndex(1)
+        if changes.qa:
+            self._signals.operation_did_execute.emit(changes, self)
+            self.reload()
+        self.loaded.emit("review")
+
+    def save_draft(self) -> None:
+        self._mark(lambda user_id, review_id, d, f: self._qa.save_draft(
+            actor_id=user_id, review_id=review_id, deductions=d, fatal_hits=f
+        ), "草稿已保存")  # fmt: skip
+
+    def submit_review(self) -> None:
+        if self._re_review:
+            comment = self.decision_comment.text()
+            self._mark(lambda user_id, review_id, d, f: self._qa.re_review(
+                actor_id=user_id, review_id=review_id, decision=AppealDecision.PARTIAL, comment=comment,
+                deductions=d, fatal_hits=f,
+            ), "复核完成：部分成立，结果已定稿")  # fmt: skip
+            return
+        self._mark(lambda user_id, review_id, d, f: self._qa.submit(
+            actor_id=user_id, review_id=review_id, deductions=d, fatal_hits=f
+        ), "已提交质检结果")  # fmt: skip
+
+    def _mark(self, act: Callable[[str, str, Any, Any], tuple[ReviewRow, Changes]], done_text: str) -> None:
+        user, row = self.user, self.review
+        if user is None or row is None:
+            return
+        deductions, hits = self.form.marks()
+        self.review_error.clear()
+
+        def done(result: tuple[ReviewRow, Changes]) -> None:
+            self._re_review = False
+            self.review = result[0]
+            self._show_after_mark(result[0])
+            self._done(result[1], done_text)
+
+        self._runner.run_db(
+            lambda _ctx: act(user.id, row.review.id, deductions, hits),
+            on_done=done,
+            on_error=lambda exc: self._review_failed(exc),
+        )
+
+    def _show_after_mark(self, row: ReviewRow) -> None:
+        draft = row.review.state is ReviewState.DRAFT
+        self.save_button.setEnabled(draft)
+        self.submit_button.setEnabled(draft)
+        self.submit_button.setText("提交")
+        self.review_title.setText(
+            f"{row.ticket_number} · 客服 {row.agent_name} · 得分 {row.review.score} · "
+            f"{_state_text(row.review.state)}"
+        )
+
+    def _review_failed(self, exc: BaseException) -> None:
+        self.review_error.setText(self._explain(exc))
+        self.message.emit(self.review_error.text())
+
+    def _show_appeal(self) -> None:
+        row = _selected(self.appeals_view, self.appeals)
+        if row is None or row.review.appeal is None:
+            self.appeal_detail.clear()
+            return
+        appeal = row.review.appeal
+        self.appeal_detail.setText(
+            f"{row.ticket_number} · 客服 {row.agent_name} · "
+            f"原得分 {row.review.score}（质检员 {row.reviewer_name}）"
+            f"\n申诉理由：{appeal.reason}"
+            + (f"\n申诉项目：{'、'.join(appeal.contested)}" if appeal.contested else "\n申诉整条质检")
+        )
+
+    def decide(self, decision: AppealDecision) -> None:
+        user, row = self.user, _selected(self.appeals_view, self.appeals)
+        if user is None or row is None:
+            self._say("请先选择一条待复核的申诉")
+            return
+        comment = self.decision_comment.text()
+        self._run(
+            lambda: self._qa.re_review(
+                actor_id=user.id, review_id=row.review.id, decision=decision, comment=comment
+            ),
+            lambda result: self._done(result[1], f"复核完成：{DECISION_LABELS[decision]}，结果已定稿"),
+        )
+
+    def _partial(self) -> None:
+        row = _selected(self.appeals_view, self.appeals)
+        if row is None:
+            self._say("请先选择一条待复核的申诉")
+            return
+        if not self.decision_comment.text().strip():
+            self._say("请先填写复核结论说明，再到评分页修改扣分")
+            return
+        self.open_review(
+            lambda actor: (self._qa.review(actor_id=actor, review_id=row.review.id), Changes()),
+            re_review=True,
+        )
+
+    def _calibrate_selected(self) -> None:
+        user, item = self.user, _selected(self.samples_view, self.samples)
+        if user is None or item is None:
+            self._say("请先在列表中选择要校准的工单")
+            return
+
+        def work() -> tuple[Any, Changes]:
+            _agents, managers, _clients = self._qa.people(actor_id=user.id)
+            return self._qa.open_calibration(
+                actor_id=user.id, ticket_id=item.ticket_id, reviewer_ids=[m.id for m in managers]
+            )
+
+        self._run(
+            work, lambda result: self._done(result[1], f"已对 {item.ticket_number} 发起校准，请各位主管评分")
+        )
+
+    def _score_calibration(self) -> None:
+        row = _selected(self.calibration_view, self.calibrations)
+        if row is None:
+            self._say("请先选择一个校准会话")
+            return
+        self.open_review(
+            lambda actor: self._qa.start_calibration_review(actor_id=actor, session_id=row.session.id)
+        )
+
+    def _ask_export(self, suffix: str) -> None:
+        kind = "Excel 工作簿 (*.xlsx)" if suffix == ".xlsx" else "CSV 文件 (*.csv)"
+        name, _ = QFileDialog.getSaveFileName(
+            self, "导出质检报表", str(Path.home() / f"质检报表{suffix}"), kind
+        )
+        if name:
+            self.export_report(Path(name) if Path(name).suffix else Path(name + suffix))
+
+    def export_report(self, path: Path) -> None:
+        user = self.user
+        if user is None:
+            return
+
+        def done(written: Path) -> None:
+            self._say(f"已导出：{written}")
+            self.loaded.emit("export")
+
+        self._run(lambda: self._qa.export_report(actor_id=user.id, path=path), done)
+
+    # --- agent actions -----------------------------------------------------------------------
+    def _show_result(self) -> None:
+        row = _selected(self.results_view, self.results)
+        self.appeal_button.setEnabled(
+            row is not None and row.review.state is ReviewState.SUBMITTED and row.review.appeal is None
+        )
+        self.result_detail.setHtml(
+            _result_html(row, self._item_names) if row else "<p>选择一条结果查看扣分说明。</p>"
+        )
+
+    def open_appeal_dialog(self) -> None:
+        row = _selected(self.results_view, self.results)
+        if row is None:
+            return
+        names = self._item_names
+        marks = [
+            (d.item_id, f"{names.get(d.item_id, d.item_id)}：扣 {d.points} 分 · {d.comment}")
+            for d in row.review.deductions
+        ]
+        marks += [
+            (h.fatal_id, f"致命项 {names.get(h.fatal_id, h.fatal_id)} · {h.comment}")
+            for h in row.review.fatal_hits
+        ]
+        self.dialog = AppealDialog(marks=marks, on_submit=lambda r, c: self._appeal(row, r, c), parent=self)
+        self.dialog.open()
+
+    def _appeal(self, row: ReviewRow, reason: str, contested: list[str]) -> None:
+        user, dialog = self.user, self.dialog
+        if user is None or not isinstance(dialog, AppealDialog):
+            return
+
+        def done(result: tuple[ReviewRow, Changes]) -> None:
+            dialog.accept()
+            self._done(result[1], "申诉已提交，等待另一位主管复核")
+
+        self._runner.run_db(
+            lambda _ctx: self._qa.appeal(
+                actor_id=user.id, review_id=row.review.id, reason=reason, contested=contested
+            ),
+            on_done=done,
+            on_error=lambda exc: dialog.show_error(self._explain(exc)),
+        )
+
+    # --- plumbing ----------------------------------------------------------------------------
+    def _run(self, work: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
+        self._runner.run_db(
+            lambda _ctx: work(), on_done=on_done, on_error=lambda exc: self._say(self._explain(exc))
+        )
+
+    def _done(self, changes: Changes, text: str) -> None:
+        self._say(text)
+        self._signals.operation_did_execute.emit(changes, self)
+        self.reload()
+
+    def _say(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.message.emit(text)
+
+    @staticmethod
+    def _explain(exc: BaseException) -> str:
+        if isinstance(exc, USER_ERRORS):
+            return str(exc)
+        return "操作失败，数据未改动。详情已写入日志。"
+
+
+def _state_text(state: ReviewState) -> str:
+    return STATE_LABELS[state]
+
+
+def _timeline_html(detail: TicketDetail) -> str:
+    row = detail.row
+    head = (
+        f"<p><b>{escape(row.number)} {escape(row.subject)}</b><br>"
+        f"{escape(row.client_name)} · {escape(row.shop_name)}</p>"
+    )
+    events = "".join(
+        f"<p style='margin:0 0 6px 0'><span style='color:#666'>{format_local(e.at)} · "
+        f"{escape(e.actor_name or '系统')}</span><br>{escape(e.text)}</p>"
+        for e in detail.events
+    )
+    return head + (events or "<p>该工单没有时间线记录。</p>")
+
+
+def _result_html(row: ReviewRow, names: dict[str, str]) -> str:
+    review = row.review
+    parts = [
+        f"<p><b>{escape(row.ticket_number)}</b> · 得分 <b>{review.score}</b> · "
+        f"{_state_text(review.state)}</p>"
+    ]
+    for d in review.deductions:
+        parts.append(
+            f"<p>扣 {d.points} 分 · {escape(names.get(d.item_id, d.item_id))}：{escape(d.comment)}</p>"
+        )
+    for h in review.fatal_hits:
+        name = escape(names.get(h.fatal_id, h.fatal_id))
+        parts.append(f"<p style='color:#c62828'>致命项 {name}：{escape(h.comment)}</p>")
+    if not review.deductions and not review.fatal_hits:
+        parts.append("<p>没有扣分。</p>")
+    if review.appeal:
+        parts.append(f"<p>申诉理由：{escape(review.appeal.reason)}</p>")
+    if review.re_review:
+        label = DECISION_LABELS[review.re_review.decision]
+        parts.append(f"<p>复核：{label}（{escape(review.re_review.comment)}）</p>")
+    return "".join(parts)
