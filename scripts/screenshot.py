@@ -18,6 +18,7 @@ def main() -> int:
     parser.add_argument("out")
     parser.add_argument("--row", type=int, default=0, help="queue row to open")
     parser.add_argument("--area", type=int, default=0, help="navigation row to show")
+    parser.add_argument("--user", help="name of the user to work as")
     args = parser.parse_args()
 
     from PySide6.QtCore import QTimer
@@ -37,6 +38,12 @@ def main() -> int:
     window = MainWindow(workspace=workspace, settings=load_settings(paths.config_dir))
 
     def on_ready() -> None:
+        if args.user:
+            index = next(
+                i for i in range(window.user_combo.count()) if args.user in window.user_combo.itemText(i)
+            )
+            window.user_combo.setCurrentIndex(index)
+            window.set_user(window.user_combo.itemData(index))
         window.queue.table.selectRow(args.row)
         window.nav.setCurrentIndex(window.nav_model.index(args.area, 0))
         QTimer.singleShot(800, shoot)

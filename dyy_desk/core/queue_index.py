@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from dyy_desk.core.ticket_query import QueueView, SortKey, TicketQuery
 from dyy_desk.core.ticket_states import OPEN_STATUSES
@@ -53,7 +53,7 @@ class QueueEntry(NamedTuple):
     escalated: bool
 
 
-_SORT_KEYS: dict[SortKey, Callable[[QueueEntry], object]] = {
+_SORT_KEYS: dict[SortKey, Callable[[QueueEntry], Any]] = {
     SortKey.DUE: lambda e: e.due,
     SortKey.NUMBER: lambda e: e.number,
     SortKey.CREATED: lambda e: e.created,
@@ -108,11 +108,24 @@ class QueueIndex:
         return order
 
     def query(self, query: TicketQuery, *, now: datetime) -> list[str]:
-        if query.text.strip() and self._texts is None:
+        words = query.text.lower().split()
+        if words and self._texts is None:
             raise LookupError("search texts not loaded yet")  # the owner loads them, then asks again
-        keep = _predicate(query, now, self._texts or {})
         order = self._ordered(query.sort)
         source = reversed(order) if query.descending else order
+        keep = _predicate(query, now)
+        if words:
+            # One sequential pass over the texts beats a dict lookup per entry (cache misses).
+            texts = self._texts or {}
+            first, *rest = words
+            matched = {i for i, text in texts.items() if first in text}
+            for word in rest:
+                matched = {i for i in matched if word in texts[i]}
+            if keep is None:
+                return [e.id for e in source if e.id in matched]
+            return [e.id for e in source if e.id in matched and keep(e)]
+        if keep is None:
+            return [e.id for e in source]
         return [e.id for e in source if keep(e)]
 
     def due_counts(self, *, now: datetime, due_soon_hours: float) -> tuple[int, int]:
@@ -128,8 +141,12 @@ class QueueIndex:
         return due_soon, overdue
 
 
-def _predicate(query: TicketQuery, now: datetime, texts: dict[str, str]) -> Callable[[QueueEntry], bool]:
-    """One closure with every test the query needs, so the scan does no per-row dispatch."""
+def _field_equals(attr: str, wanted: str) -> Callable[[QueueEntry], bool]:
+    return lambda e: bool(getattr(e, attr) == wanted)
+
+
+def _predicate(query: TicketQuery, now: datetime) -> Callable[[QueueEntry], bool] | None:
+    """One closure with every field test the query needs (None: keep everything)."""
     checks: list[Callable[[QueueEntry], bool]] = []
     view = query.view
     current = db_time(now)
@@ -153,15 +170,9 @@ def _predicate(query: TicketQuery, now: datetime, texts: dict[str, str]) -> Call
         ("category", query.category.value if query.category else None),
     ):
         if wanted:
-            checks.append(lambda e, a=attr, w=wanted: getattr(e, a) == w)
-    words = query.text.lower().split()
-    if len(words) == 1:
-        word = words[0]
-        checks.append(lambda e: word in texts.get(e.id, ""))
-    elif words:
-        checks.append(lambda e: all(w in texts.get(e.id, "") for w in words))
+            checks.append(_field_equals(attr, wanted))
     if not checks:
-        return lambda e: True
+        return None
     if len(checks) == 1:
         return checks[0]
     return lambda e: all(check(e) for check in checks)

@@ -19,6 +19,7 @@ from dyy_desk.infra.paths import DataPaths, read_resource_text
 from dyy_desk.services.demo_seed import seed_demo
 from dyy_desk.services.directory import DirectoryService
 from dyy_desk.services.errors import ServiceError
+from dyy_desk.services.qa_service import QAService
 from dyy_desk.services.tickets import TicketService
 
 _log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Workspace:
     migration: MigrationResult
     tickets: TicketService
     directory: DirectoryService
+    qa: QAService
     _lock: InstanceLock | None
 
     def close(self) -> None:
@@ -79,6 +81,7 @@ def open_workspace(
         migration=migration,
         tickets=TicketService(engine=engine, clock=clock, origin=machine_id),
         directory=DirectoryService(engine=engine, clock=clock, origin=machine_id),
+        qa=QAService(engine=engine, clock=clock, origin=machine_id),
         _lock=instance_lock,
     )
 

@@ -27,6 +27,7 @@ from dyy_desk.ui.actions import ACTIONS, NAV_SHORTCUT_PREFIX
 from dyy_desk.ui.dialogs.new_ticket_dialog import NewTicketDialog
 from dyy_desk.ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from dyy_desk.ui.panels.not_built_panel import NotBuiltPanel
+from dyy_desk.ui.panels.qa_panel import QAPanel
 from dyy_desk.ui.panels.queue_panel import QueuePanel
 from dyy_desk.ui.panels.ticket_detail_panel import TicketDetailPanel
 from dyy_desk.ui.signals import AppSignals
@@ -85,10 +86,13 @@ class MainWindow(QMainWindow):
         self.work_splitter.setStretchFactor(1, 2)
         self.work_splitter.setChildrenCollapsible(False)
 
+        self.qa_panel = QAPanel(
+            qa=workspace.qa, tickets=workspace.tickets, runner=self.runner, signals=self.signals
+        )
+        built: dict[str, QWidget] = {"工单": self.work_splitter, "质检": self.qa_panel}
         self.areas = QStackedWidget()
-        self.areas.addWidget(self.work_splitter)
-        for title, description in NAV_AREAS[1:]:
-            self.areas.addWidget(NotBuiltPanel(title, description))
+        for title, description in NAV_AREAS:
+            self.areas.addWidget(built.get(title) or NotBuiltPanel(title, description))
 
         self.nav_model = QStandardItemModel(self)
         for title, _ in NAV_AREAS:
@@ -121,11 +125,11 @@ class MainWindow(QMainWindow):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
         outer.addLayout(header)
-        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.main_splitter.addWidget(self.nav)
-        self.main_splitter.addWidget(self.areas)
-        self.main_splitter.setStretchFactor(1, 1)
-        outer.addWidget(self.main_splitter, 1)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.nav)
+        body.addWidget(self.areas, 1)
+        outer.addLayout(body, 1)
         self.setCentralWidget(central)
         self.statusBar().showMessage(f"数据文件夹：{workspace.paths.data_dir}")
 

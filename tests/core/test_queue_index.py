@@ -81,7 +81,8 @@ def test_text_and_field_filters_and_upsert() -> None:
     assert index.query(TicketQuery(text="颜色 四件套"), now=NOW) == ["id001"]
     assert index.query(TicketQuery(text="T20261123-0002"), now=NOW) == ["id002"]
     assert index.query(TicketQuery(platform=Platform.PDD), now=NOW) == ["id002"]
-    assert index.query(TicketQuery(category=TicketCategory.EXCHANGE), now=NOW) == ["id001", "id002"]
+    # equal creation times: the later id (UUIDv7: created later) comes first
+    assert index.query(TicketQuery(category=TicketCategory.EXCHANGE), now=NOW) == ["id002", "id001"]
     index.upsert([entry(2, status="closed")], {second.id: "t20261123-0002 枕头 破损 已关闭"})
     assert index.query(TicketQuery(text="已关闭"), now=NOW) == ["id002"]
     assert index.query(TicketQuery(status=TicketStatus.CLOSED), now=NOW) == ["id002"]

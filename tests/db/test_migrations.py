@@ -82,7 +82,8 @@ def test_newer_schema_is_refused_and_untouched(paths: DataPaths, clock: FakeCloc
     workspace = open_workspace(paths, clock=clock, seed_if_new=Seed.EMPTY)
     workspace.close()
     with sqlite3.connect(paths.db_path) as con:
-        con.execute("UPDATE alembic_version SET version_num = '9999'")
+        con.execute("DELETE FROM alembic_version")  # one row per migration branch
+        con.execute("INSERT INTO alembic_version VALUES ('9999')")
     digest = _digest(paths.db_path)
     with pytest.raises(SchemaTooNew, match="更新版本"):
         open_workspace(paths, clock=clock)

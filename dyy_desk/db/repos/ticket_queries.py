@@ -24,7 +24,7 @@ _TEXT_SQL = "SELECT id, number, subject, order_no, tags, product, customer_id FR
 def _select(conn: Connection, sql: str, ids: Sequence[str] | None) -> list[Any]:
     """Raw driver SQL on purpose: at 100k rows the Core result machinery costs more than SQLite."""
     if ids is None:
-        return conn.exec_driver_sql(sql).fetchall()
+        return list(conn.exec_driver_sql(sql).fetchall())
     rows: list[Any] = []
     for start in range(0, len(ids), 500):
         chunk = tuple(ids[start : start + 500])
@@ -34,7 +34,7 @@ def _select(conn: Connection, sql: str, ids: Sequence[str] | None) -> list[Any]:
 
 def load_queue_entries(conn: Connection, ids: Sequence[str] | None = None) -> list[QueueEntry]:
     """Entries for the in-memory queue index: every live ticket, or just `ids` after a write."""
-    names = dict(conn.exec_driver_sql("SELECT id, name FROM client").fetchall())
+    names: dict[str, str] = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, name FROM client")}
     return [
         QueueEntry(
             r[0],
@@ -58,7 +58,7 @@ def load_queue_entries(conn: Connection, ids: Sequence[str] | None = None) -> li
 
 def load_queue_texts(conn: Connection, ids: Sequence[str] | None = None) -> dict[str, str]:
     """Each ticket's lower-cased search text; the buyer's nick comes from a dict (a join costs 2×)."""
-    nicks = dict(conn.exec_driver_sql("SELECT id, nick FROM customer").fetchall())
+    nicks: dict[str, str] = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, nick FROM customer")}
     return {
         r[0]: f"{r[1]} {r[2]} {r[3] or ''} {nicks.get(r[6], '')} {r[4]} {r[5] or ''}".lower()
         for r in _select(conn, _TEXT_SQL, ids)
