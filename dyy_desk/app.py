@@ -37,7 +37,14 @@ def open_or_explain(paths: DataPaths, clock: Clock, show_error: Callable[[str], 
     return workspace
 
 
-def run_gui(paths: DataPaths, *, selftest: bool = False, clock: Clock | None = None) -> int:
+def run_gui(
+    paths: DataPaths,
+    *,
+    selftest: bool = False,
+    clock: Clock | None = None,
+    on_ready: Callable[[object], None] | None = None,
+) -> int:
+    """`on_ready(window)` runs once the queue shows its first rows (start-up benchmark)."""
     if selftest:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     setup_logging(paths.log_dir)
@@ -82,6 +89,8 @@ def run_gui(paths: DataPaths, *, selftest: bool = False, clock: Clock | None = N
             print("selftest passed")
             return 0
         window.resize(1280, 760)
+        if on_ready is not None:
+            window.ready.connect(lambda: on_ready(window))
         window.show()
         return app.exec()
     finally:

@@ -21,7 +21,7 @@ from dyy_desk.core.search.pinyin import full_keys, initial_keys, syllables_of
 from dyy_desk.core.search.tokenize import Segmenter
 
 # Bump when the analysis below changes, so cached AnalysedDocs are rebuilt.
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,21 @@ def char_units(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=100_000)
+def char_set(text: str) -> frozenset[str]:
+    """Distinct `char_units` of a text, cached: libraries repeat their phrasings."""
+    return frozenset(char_units(text))
+
+
+def char_bigrams(text: str) -> list[str]:
+    """Adjacent character pairs inside each CJK run of a canonical text, as "b:" index terms."""
+    out: list[str] = []
+    for chunk in text.split():
+        if is_cjk_text(chunk):
+            out.extend("b:" + chunk[i : i + 2] for i in range(len(chunk) - 1))
+    return out
+
+
 def analyse_text(segmenter: Segmenter, raw: str) -> AnalysedText:
     tokens = segmenter.cut(raw)
     terms: list[str] = []
@@ -190,7 +205,7 @@ def analyse_text(segmenter: Segmenter, raw: str) -> AnalysedText:
 
 def _body_terms(body: str) -> tuple[str, ...]:
     """Answers are long and matter less: plain character bigrams, no jieba, to keep indexing fast."""
-    norm = normalise(body)[:400]
+    norm = normalise(body[:400])[:400]
     terms: list[str] = []
     for chunk in norm.split(" "):
         if is_cjk_text(chunk):
@@ -214,6 +229,28 @@ def _tags_text(segmenter: Segmenter, tags: str) -> AnalysedText:
     return found
 
 
+_text_cache: dict[tuple[str, str], AnalysedText] = {}
+_TEXT_CACHE = 100_000
+
+
+def _cached_text(segmenter: Segmenter, raw: str) -> AnalysedText:
+    """Agencies copy entries between clients and products share phrasings: analyse each text once.
+    AnalysedText is immutable, so entries can share it."""
+    key = (segmenter.fingerprint, raw)
+    found = _text_cache.get(key)
+    if found is None:
+        if len(_text_cache) >= _TEXT_CACHE:
+            _text_cache.clear()
+        found = _text_cache[key] = analyse_text(segmenter, raw)
+    return found
+
+
+def clear_caches() -> None:
+    """Forget cached text analyses (benchmarks use it to time a cold build)."""
+    _text_cache.clear()
+    _tag_cache.clear()
+
+
 def analyse(segmenter: Segmenter, doc: SearchDoc, fingerprint: str) -> AnalysedDoc:
     shortcut_terms: tuple[str, ...] = ()
     if doc.shortcut:
@@ -222,8 +259,8 @@ def analyse(segmenter: Segmenter, doc: SearchDoc, fingerprint: str) -> AnalysedD
             shortcut_terms = ("sc:" + code, "w:" + code, *("sp:" + code[:i] for i in range(1, len(code))))
     return AnalysedDoc(
         doc=doc,
-        title=analyse_text(segmenter, doc.title),
-        alternates=tuple(analyse_text(segmenter, a) for a in doc.alternates if a.strip()),
+        title=_cached_text(segmenter, doc.title),
+        alternates=tuple(_cached_text(segmenter, a) for a in doc.alternates if a.strip()),
         tags=_tags_text(segmenter, " ".join(doc.tags)),
         body_terms=_body_terms(doc.body),
         shortcut_terms=shortcut_terms,

@@ -14,7 +14,7 @@ from dyy_desk.core.search.analyse import ANALYSIS_VERSION, AnalysedDoc, analyse
 from dyy_desk.core.search.index import InvertedIndex
 from dyy_desk.core.search.model import SearchDoc, SearchHit
 from dyy_desk.core.search.query import plan_query, retrieval_terms
-from dyy_desk.core.search.rank import LEXICAL_WEIGHT, NO_MATCH_THRESHOLD, Scorer, boost
+from dyy_desk.core.search.rank import NO_MATCH_THRESHOLD, Scorer, boost
 from dyy_desk.core.search.resources import SearchResources
 from dyy_desk.core.search.tokenize import Segmenter
 
@@ -103,12 +103,10 @@ class SearchEngine:
             candidates = index.retrieve(retrieval_terms(plan, index), k, common, client_id)
             scorer = Scorer(index, plan)
             scored: list[tuple[float, int, int]] = []
-            top_lex = candidates[0][1] if candidates else 1.0
-            for slot, lex in candidates:
+            for slot, _lex in candidates:
                 adoc = index.doc(slot)
                 assert adoc is not None
                 value, phrasing = scorer.score(slot)
-                value = (1 - LEXICAL_WEIGHT) * value + LEXICAL_WEIGHT * value * lex / top_lex
                 scored.append((boost(value, adoc, client_id, usage), slot, phrasing))
             scored.sort(key=lambda t: -t[0])
             hits: list[SearchHit] = []

@@ -15,8 +15,9 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from dyy_desk.core.search.analyse import AnalysedDoc, char_units
+from dyy_desk.core.search.analyse import AnalysedDoc, char_bigrams, char_set
 
 # Field weights: what a match in each field says about the entry being the answer.
 TITLE_WEIGHT = 3.0
@@ -53,11 +54,34 @@ def entry_impacts(adoc: AnalysedDoc) -> dict[str, float]:
     return impacts
 
 
+_FEATURE_CACHE = 50_000
+
+
+@dataclass(frozen=True)
+class DocFeatures:
+    """Sets per phrasing: index terms, characters, character bigrams; and terms of tags + answer."""
+
+    terms: tuple[frozenset[str], ...]
+    chars: tuple[frozenset[str], ...]
+    bigrams: tuple[frozenset[str], ...]
+    extra: frozenset[str]
+
+    @staticmethod
+    def of(adoc: AnalysedDoc) -> DocFeatures:
+        phrasings = adoc.phrasings
+        return DocFeatures(
+            tuple(frozenset(p.terms) for p in phrasings),
+            tuple(char_set(p.text) for p in phrasings),
+            tuple(frozenset(char_bigrams(p.text)) for p in phrasings),
+            frozenset(adoc.tags.terms) | frozenset(adoc.body_terms),
+        )
+
+
 def doc_chars(adoc: AnalysedDoc) -> set[str]:
     """Distinct characters (and Latin tokens) of an entry's phrasings, for character document frequency."""
     found: set[str] = set()
     for phr in adoc.phrasings:
-        found.update(char_units(phr.text))
+        found.update(char_set(phr.text))
     return found
 
 
@@ -65,8 +89,7 @@ class InvertedIndex:
     def __init__(self) -> None:
         self._postings: dict[str, array[int]] = {}
         self._docs: list[AnalysedDoc | None] = []
-        self._phrase_sets: list[tuple[frozenset[str], ...]] = []
-        self._extra_sets: list[frozenset[str]] = []
+        self._features: dict[int, DocFeatures] = {}
         self._slot_of: dict[str, int] = {}
         self._char_df: dict[str, int] = {}
         self._dead = 0
@@ -82,8 +105,6 @@ class InvertedIndex:
         self.remove([adoc.doc.doc_id])
         slot = len(self._docs)
         self._docs.append(adoc)
-        self._phrase_sets.append(tuple(frozenset(p.terms) for p in adoc.phrasings))
-        self._extra_sets.append(frozenset(adoc.tags.terms) | frozenset(adoc.body_terms))
         self._slot_of[adoc.doc.doc_id] = slot
         char_df = self._char_df
         for ch in doc_chars(adoc):
@@ -109,8 +130,7 @@ class InvertedIndex:
                     for ch in doc_chars(old):
                         self._char_df[ch] -= 1
                 self._docs[slot] = None
-                self._phrase_sets[slot] = ()
-                self._extra_sets[slot] = frozenset()
+                self._features.pop(slot, None)
                 self._dead += 1
                 removed += 1
         if self._dead > 1000 and self._dead * 3 > len(self._slot_of):
@@ -146,11 +166,18 @@ class InvertedIndex:
     def doc(self, slot: int) -> AnalysedDoc | None:
         return self._docs[slot]
 
-    def phrase_sets(self, slot: int) -> tuple[frozenset[str], ...]:
-        return self._phrase_sets[slot]
-
-    def extra_set(self, slot: int) -> frozenset[str]:
-        return self._extra_sets[slot]
+    def features(self, slot: int) -> DocFeatures:
+        """Per-entry sets the ranker needs, built on first use and kept: an entry that was a candidate
+        once tends to be one again on the next keystroke, and building them for every entry at index
+        time would double the build."""
+        found = self._features.get(slot)
+        if found is None:
+            adoc = self._docs[slot]
+            assert adoc is not None
+            if len(self._features) >= _FEATURE_CACHE:
+                self._features.clear()
+            found = self._features[slot] = DocFeatures.of(adoc)
+        return found
 
     def slot_of(self, doc_id: str) -> int | None:
         return self._slot_of.get(doc_id)

@@ -19,6 +19,7 @@ from dyy_desk.core.search.resources import SearchResources
 # Frequency given to synonym variants and canonical terms missing from the user dictionary: high
 # enough that jieba keeps them whole ("退钱" must not become "退" + "钱" or the mapping never fires).
 _SYNONYM_FREQ = 30000
+_CHUNK_CACHE = 200_000
 
 
 class Segmenter:
@@ -32,6 +33,7 @@ class Segmenter:
         self._cache_dir = cache_dir
         self._lock = threading.Lock()
         self._tokenizer: Any = None
+        self._chunks: dict[str, tuple[str, ...]] = {}
 
     @property
     def fingerprint(self) -> str:
@@ -73,7 +75,17 @@ class Segmenter:
         tok = self._ensure()
         synonyms = self._resources.synonyms
         stopwords = self._resources.stopwords
-        raw = [t for t in tok.cut(norm, HMM=False) if not t.isspace()]
+        raw: list[str] = []
+        chunks = self._chunks
+        for chunk in norm.split(" "):
+            # jieba splits at spaces anyway, so cutting chunk by chunk gives the same tokens; chunks
+            # (clauses between punctuation) repeat across a library far more than whole sentences.
+            found = chunks.get(chunk)
+            if found is None:
+                if len(chunks) >= _CHUNK_CACHE:
+                    chunks.clear()
+                found = chunks[chunk] = tuple(t for t in tok.cut(chunk, HMM=False) if not t.isspace())
+            raw.extend(found)
         out: list[str] = []
         i = 0
         n = len(raw)

@@ -64,6 +64,7 @@ class TicketTableModel(QAbstractTableModel):
         self._ids: list[str] = []
         self._total = 0  # may exceed len(_ids) while only the first page is known
         self._cache: dict[str, TicketRow] = {}
+        self._texts: dict[str, tuple[str, ...]] = {}  # display strings, formatted once per fetch
 
     # --- content -----------------------------------------------------------------------------
     def set_ids(self, ids: list[str], total: int | None = None) -> None:
@@ -72,6 +73,7 @@ class TicketTableModel(QAbstractTableModel):
         self._ids = ids
         self._total = max(len(ids), total or 0)
         self._cache.clear()
+        self._texts.clear()
         self.endResetModel()
 
     def is_complete(self) -> bool:
@@ -81,6 +83,7 @@ class TicketTableModel(QAbstractTableModel):
         """Re-read rows that a mutation touched, keeping the selection and scroll position."""
         for ticket_id in ticket_ids:
             self._cache.pop(ticket_id, None)
+            self._texts.pop(ticket_id, None)
         positions = [self._ids.index(t) for t in ticket_ids if t in self._ids]
         if positions:
             self.dataChanged.emit(self.index(min(positions), 0), self.index(max(positions), len(COLUMNS) - 1))
@@ -174,8 +177,14 @@ class TicketTableModel(QAbstractTableModel):
         return self._display(row, column)
 
     def _display(self, row: TicketRow, column: int) -> str:
-        values = (
-            None,
+        texts = self._texts.get(row.id)
+        if texts is None:
+            texts = self._texts[row.id] = self._format(row)
+        return texts[column]
+
+    def _format(self, row: TicketRow) -> tuple[str, ...]:
+        return (
+            "",
             row.number,
             CATEGORY_LABELS[row.category],
             ("⚠ 平台介入 " if row.platform_intervention else "") + row.subject,
@@ -188,7 +197,6 @@ class TicketTableModel(QAbstractTableModel):
             row.customer_nick,
             format_local(row.created_at, now=self._now()),
         )
-        return values[column] or ""
 
     def _due_data(self, row: TicketRow, role: int) -> object:
         chip = due_chip(row.due_at, self._now(), due_soon_hours=self._due_soon_hours, status=row.status)
