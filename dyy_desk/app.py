@@ -88,7 +88,8 @@ def run_gui(
                 window.close()
             print("selftest passed")
             return 0
-        window.resize(1280, 760)
+        if not window.restore_layout():
+            window.resize(1280, 760)
         if on_ready is not None:
             window.ready.connect(lambda: on_ready(window))
         window.show()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,8 @@ class Settings:
     current_user_id: str | None = None
     due_soon_hours: float = 2.0
     compact_window: bool = False
-    splitter_sizes: list[int] = field(default_factory=list)
+    window_geometry: str = ""  # Qt's saveGeometry(), base64
+    splitter_state: str = ""  # queue | detail splitter, Qt's saveState(), base64
 
 
 def load_settings(config_dir: Path) -> Settings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
@@ -145,8 +145,6 @@ class MainWindow(QMainWindow):
         self._due_refresh.start()
         self.signals.operation_did_execute.connect(self._on_changes)
         self._first_load_done = False
-        if settings.splitter_sizes and len(settings.splitter_sizes) == 2:
-            self.work_splitter.setSizes(settings.splitter_sizes)
         self._load_users()
 
     # --- actions and menus -------------------------------------------------------------------
@@ -192,6 +190,14 @@ class MainWindow(QMainWindow):
                 lambda _=False, row=i: self.nav.setCurrentIndex(self.nav_model.index(row, 0))
             )
             self.addAction(nav_action)
+
+    def restore_layout(self) -> bool:
+        """Put the window back where the user left it; False when there is nothing saved."""
+        if self.settings.splitter_state:
+            self.work_splitter.restoreState(_from_text(self.settings.splitter_state))
+        if not self.settings.window_geometry:
+            return False
+        return self.restoreGeometry(_from_text(self.settings.window_geometry))
 
     def action(self, key: str) -> QAction:
         return self._actions[key]
@@ -296,9 +302,18 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.settings.splitter_sizes = self.work_splitter.sizes()
+        self.settings.window_geometry = _to_text(self.saveGeometry())
+        self.settings.splitter_state = _to_text(self.work_splitter.saveState())
         save_settings(self.workspace.paths.config_dir, self.settings)
         self._ticker.stop()
         self._due_refresh.stop()
         self.runner.shutdown()
         super().closeEvent(event)
+
+
+def _to_text(state: QByteArray) -> str:
+    return bytes(state.toBase64().data()).decode("ascii")
+
+
+def _from_text(text: str) -> QByteArray:
+    return QByteArray.fromBase64(text.encode("ascii"))

@@ -160,3 +160,23 @@ def test_keyboard_shortcut_switches_view(qtbot: Any, window: Any) -> None:
     with qtbot.waitSignal(window.queue.ids_loaded, timeout=5000):
         window.action("view_overdue").trigger()
     assert window.queue.current_query().view is QueueView.OVERDUE
+
+
+def test_layout_is_remembered_across_restarts(qtbot: Any, window: Any) -> None:
+    from dyy_desk.infra.settings import load_settings
+    from dyy_desk.ui.main_window import MainWindow
+
+    window.resize(760, 560)  # inside the offscreen screen (800×800), so nothing gets clamped
+    window.work_splitter.setSizes([380, 300])
+    window.close()
+    saved = load_settings(window.workspace.paths.config_dir)
+    assert saved.window_geometry and saved.splitter_state
+    before = window.work_splitter.sizes()
+    again = MainWindow(workspace=window.workspace, settings=saved)
+    qtbot.addWidget(again)
+    assert again.restore_layout()
+    again.show()
+    qtbot.waitUntil(lambda: again.isVisible())
+    assert again.size() == window.size()
+    assert all(abs(a - b) <= 2 for a, b in zip(again.work_splitter.sizes(), before, strict=True))
+    again.runner.shutdown()
