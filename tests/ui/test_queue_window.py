@@ -180,3 +180,13 @@ def test_layout_is_remembered_across_restarts(qtbot: Any, window: Any) -> None:
     assert again.size() == window.size()
     assert all(abs(a - b) <= 2 for a, b in zip(again.work_splitter.sizes(), before, strict=True))
     again.runner.shutdown()
+
+
+def test_empty_view_explains_itself(qtbot: Any, window: Any) -> None:
+    with qtbot.waitSignal(window.queue.ids_loaded, timeout=5000):
+        window.queue.search_edit.setText("绝对不会出现的词")
+    assert window.queue.empty_label.isVisible()
+    assert "没有符合筛选条件" in window.queue.empty_label.text()
+    with qtbot.waitSignal(window.queue.ids_loaded, timeout=5000):
+        window.queue.search_edit.clear()
+    assert window.queue.table.isVisible()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -40,6 +41,17 @@ from dyy_desk.ui.tasks import TaskRunner
 
 FILTER_DEBOUNCE_MS = 180
 FIRST_PAGE = 200  # rows shown from SQL while the queue index loads
+EMPTY_VIEW_MESSAGES = {
+    QueueView.MINE: (
+        "没有分配给你的未完成工单。\n"
+        "可以在「未分配」里认领工单（选中后按 Ctrl+Shift+A），或按 Ctrl+N 新建工单。"
+    ),
+    QueueView.UNASSIGNED: "所有未完成的工单都已有人处理。",
+    QueueView.DUE_SOON: "没有即将超时的工单。",
+    QueueView.OVERDUE: "没有已超时的工单。",
+    QueueView.ESCALATED: "没有处于升级中的工单。",
+    QueueView.ALL: "工作区里还没有工单。按 Ctrl+N 新建第一个工单。",
+}
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -127,7 +139,14 @@ class QueuePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(filters)
         layout.addLayout(search_row)
-        layout.addWidget(self.table, 1)
+        self.empty_label = QLabel()
+        self.empty_label.setObjectName("emptyState")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self.table)
+        self._stack.addWidget(self.empty_label)
+        layout.addWidget(self._stack, 1)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -200,6 +219,7 @@ class QueuePanel(QWidget):
         keep = self._selected_id
         self.model.set_ids(page.ids, page.total)
         self.count_label.setText(f"{page.total} 个工单")
+        self._show_empty_state(query, page.total)
         if keep:
             self.select_ticket(keep)
         self.rows_shown.emit(page.total)
@@ -214,6 +234,20 @@ class QueuePanel(QWidget):
         if not self._texts_warmed:
             self._texts_warmed = True  # loaded in the worker before the agent starts typing
             self._runner.run_db(lambda _ctx: self._tickets.warm_queue_texts())
+
+    def _show_empty_state(self, query: TicketQuery, total: int) -> None:
+        if total:
+            self._stack.setCurrentWidget(self.table)
+            return
+        filtered = any(
+            (query.client_id, query.shop_id, query.platform, query.status, query.category, query.text)
+        )
+        if filtered:
+            message = "没有符合筛选条件的工单。\n清空搜索框或把筛选改回「全部」试试。"
+        else:
+            message = EMPTY_VIEW_MESSAGES.get(query.view, "这里还没有工单。按 Ctrl+N 新建工单。")
+        self.empty_label.setText(message)
+        self._stack.setCurrentWidget(self.empty_label)
 
     def _on_load_error(self, exc: BaseException) -> None:
         self.count_label.setText("加载失败，详情已写入日志")
