@@ -1,0 +1,167 @@
+"""Table models for the escalation board and the 我发起的升级 list. Rows are frozen service DTOs; the
+countdown column is recomputed from `clock_now` on each tick, with no database access."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+
+from dyy_desk.core.deadlines import DeadlineState
+from dyy_desk.core.due_chip import format_span
+from dyy_desk.core.escalation_lifecycle import first_response_state
+from dyy_desk.core.escalation_model import (
+    ESCALATION_STATUS_LABELS,
+    LEVEL_LABELS,
+    EscalationLevel,
+)
+from dyy_desk.core.timefmt import format_local
+from dyy_desk.services.escalation_views import EscalationRow
+
+_Index = QModelIndex | QPersistentModelIndex
+LEVEL_COLOURS = {
+    EscalationLevel.L1: QColor("#fff3c4"),
+    EscalationLevel.L2: QColor("#ffe0b2"),
+    EscalationLevel.L3: QColor("#ffcdd2"),
+}
+STATE_COLOURS = {DeadlineState.DUE_SOON: QColor("#ffe7b3"), DeadlineState.OVERDUE: QColor("#ffcdd2")}
+
+
+class BoardSort(StrEnum):
+    LEVEL = "level"  # most urgent level first, then soonest first-response deadline
+    DUE = "due"  # soonest first-response deadline first (answered ones last)
+
+
+def level_badge(level: EscalationLevel) -> str:
+    return f"{level.code} {LEVEL_LABELS[level]}"
+
+
+def countdown_text(row: EscalationRow, now: datetime) -> str:
+    """首次响应 countdown in words, so colour is never the only signal."""
+    esc = row.escalation
+    state = first_response_state(esc, now)
+    if state is None:
+        return f"已响应 {format_local(esc.acknowledged_at, now=now)}" if esc.acknowledged_at else "—"
+    left = esc.first_response_due - now
+    if state is DeadlineState.OVERDUE:
+        return f"超时 {format_span(left)}"
+    return f"{'即将超时 ' if state is DeadlineState.DUE_SOON else '剩余 '}{format_span(left)}"
+
+
+class EscalationTableModel(QAbstractTableModel):
+    COLUMNS = ("级别", "首次响应", "状态", "原因", "客户 · 店铺", "工单", "负责人", "创建")
+    LEVEL, COUNTDOWN = 0, 1
+
+    def __init__(self, clock_now: Callable[[], datetime]) -> None:
+        super().__init__()
+        self._now = clock_now
+        self._all: list[EscalationRow] = []
+        self._rows: list[EscalationRow] = []
+        self.sort_mode = BoardSort.LEVEL
+        self.client_id: str | None = None
+        self.shop_id: str | None = None
+
+    # --- content ---------------------------------------------------------------------------------
+    def set_rows(self, rows: Sequence[EscalationRow]) -> None:
+        self._all = list(rows)
+        self._rebuild()
+
+    def set_filter(self, *, client_id: str | None, shop_id: str | None) -> None:
+        self.client_id, self.shop_id = client_id, shop_id
+        self._rebuild()
+
+    def set_sort(self, mode: BoardSort) -> None:
+        self.sort_mode = mode
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        rows = [
+            r
+            for r in self._all
+            if (not self.client_id or self.client_id in r.client_ids)
+            and (not self.shop_id or self.shop_id in r.shop_ids)
+        ]
+        far = datetime.max.replace(tzinfo=self._now().tzinfo)
+
+        def due(r: EscalationRow) -> datetime:
+            return r.escalation.first_response_due if r.escalation.acknowledged_at is None else far
+
+        if self.sort_mode is BoardSort.LEVEL:
+            rows.sort(key=lambda r: (-r.level, due(r), r.escalation.created_at))
+        else:
+            rows.sort(key=lambda r: (due(r), -r.level, r.escalation.created_at))
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def row_at(self, row: int) -> EscalationRow | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rows(self) -> list[EscalationRow]:
+        return list(self._rows)
+
+    def row_of(self, escalation_id: str) -> int:
+        return next((i for i, r in enumerate(self._rows) if r.id == escalation_id), -1)
+
+    def tick(self) -> None:
+        """Repaint only the countdown column (called once a second)."""
+        if self._rows:
+            top = self.index(0, self.COUNTDOWN)
+            bottom = self.index(len(self._rows) - 1, self.COUNTDOWN)
+            self.dataChanged.emit(top, bottom, [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole])
+
+    # --- Qt ----------------------------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        row = self.row_at(index.row()) if index.isValid() else None
+        if row is None:
+            return None
+        column, esc, now = index.column(), row.escalation, self._now()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, column, now)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == self.COUNTDOWN:
+                return f"首次响应截止 {format_local(esc.first_response_due, now=now)}"
+            if column == 3:
+                return esc.reason
+            return self._text(row, column, now)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if column == self.LEVEL:
+                return QBrush(LEVEL_COLOURS[esc.level])
+            if column == self.COUNTDOWN:
+                colour = STATE_COLOURS.get(first_response_state(esc, now) or DeadlineState.NORMAL)
+                return QBrush(colour) if colour else None
+        return None
+
+    def _text(self, row: EscalationRow, column: int, now: datetime) -> str:
+        esc = row.escalation
+        if column == 0:
+            return level_badge(esc.level)
+        if column == 1:
+            return countdown_text(row, now)
+        if column == 2:
+            return ESCALATION_STATUS_LABELS[esc.status]
+        if column == 3:
+            return f"{row.rule_name}：{esc.reason.split('：', 1)[-1]}" if esc.rule_id else esc.reason
+        if column == 4:
+            return row.scope_text
+        if column == 5:
+            return f"{len(esc.ticket_ids)} 张"
+        if column == 6:
+            return row.owner_name or "未指派"
+        return format_local(esc.created_at, now=now)
