@@ -50,7 +50,7 @@ class QueueEntry(NamedTuple):
     due: str  # db_time text or NO_DEADLINE
     created: str
     updated: str
-    escalated: bool
+    escalated: int  # highest open escalation level, 0 = none
 
 
 _SORT_KEYS: dict[SortKey, Callable[[QueueEntry], Any]] = {

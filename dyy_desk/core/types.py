@@ -147,6 +147,7 @@ class TicketRow:
     due_at: datetime | None
     platform_intervention: bool
     tags: tuple[str, ...] = ()
+    escalation_level: int = 0  # highest open escalation (1..3), 0 = none
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dyy_desk.infra.paths import DataPaths, read_resource_text
 from dyy_desk.services.demo_seed import seed_demo
 from dyy_desk.services.directory import DirectoryService
 from dyy_desk.services.errors import ServiceError
+from dyy_desk.services.escalation_service import EscalationService
 from dyy_desk.services.qa_service import QAService
 from dyy_desk.services.tickets import TicketService
 
@@ -40,6 +41,7 @@ class Workspace:
     tickets: TicketService
     directory: DirectoryService
     qa: QAService
+    escalations: EscalationService
     _lock: InstanceLock | None
 
     def close(self) -> None:
@@ -73,15 +75,17 @@ def open_workspace(
         if instance_lock:
             instance_lock.release()
         raise
+    tickets = TicketService(engine=engine, clock=clock, origin=machine_id)
     return Workspace(
         paths=paths,
         engine=engine,
         clock=clock,
         machine_id=machine_id,
         migration=migration,
-        tickets=TicketService(engine=engine, clock=clock, origin=machine_id),
+        tickets=tickets,
         directory=DirectoryService(engine=engine, clock=clock, origin=machine_id),
         qa=QAService(engine=engine, clock=clock, origin=machine_id),
+        escalations=EscalationService(engine=engine, clock=clock, origin=machine_id, tickets=tickets),
         _lock=instance_lock,
     )
 

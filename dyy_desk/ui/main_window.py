@@ -26,6 +26,8 @@ from dyy_desk.services.workspace import Workspace
 from dyy_desk.ui.actions import ACTIONS, NAV_SHORTCUT_PREFIX
 from dyy_desk.ui.dialogs.new_ticket_dialog import NewTicketDialog
 from dyy_desk.ui.dialogs.shortcuts_dialog import ShortcutsDialog
+from dyy_desk.ui.escalation_watch import EscalationWatcher
+from dyy_desk.ui.panels.escalation_panel import EscalationPanel
 from dyy_desk.ui.panels.not_built_panel import NotBuiltPanel
 from dyy_desk.ui.panels.qa_panel import QAPanel
 from dyy_desk.ui.panels.queue_panel import QueuePanel
@@ -89,7 +91,21 @@ class MainWindow(QMainWindow):
         self.qa_panel = QAPanel(
             qa=workspace.qa, tickets=workspace.tickets, runner=self.runner, signals=self.signals
         )
-        built: dict[str, QWidget] = {"工单": self.work_splitter, "质检": self.qa_panel}
+        self.escalation_panel = EscalationPanel(
+            escalations=workspace.escalations,
+            tickets=workspace.tickets,
+            runner=self.runner,
+            signals=self.signals,
+            clock_now=clock_now,
+        )
+        self.escalation_watch = EscalationWatcher(
+            escalations=workspace.escalations, runner=self.runner, signals=self.signals
+        )
+        built: dict[str, QWidget] = {
+            "工单": self.work_splitter,
+            "升级": self.escalation_panel,
+            "质检": self.qa_panel,
+        }
         self.areas = QStackedWidget()
         for title, description in NAV_AREAS:
             self.areas.addWidget(built.get(title) or NotBuiltPanel(title, description))
@@ -144,6 +160,8 @@ class MainWindow(QMainWindow):
         self._due_refresh.timeout.connect(self.refresh_due_counts)
         self._due_refresh.start()
         self.signals.operation_did_execute.connect(self._on_changes)
+        self.signals.ticket_selected.connect(self._reveal_ticket)
+        self.escalation_watch.pending_changed.connect(self._show_pending_escalations)
         self._first_load_done = False
         self._load_users()
 
@@ -255,7 +273,21 @@ class MainWindow(QMainWindow):
         self.refresh_due_counts()
         if not self._first_load_done:
             self._first_load_done = True
+            self.escalation_watch.start()  # queued behind the queue's own loading
             self.ready.emit()
+
+    def _reveal_ticket(self, ticket_id: object) -> None:
+        """Another area (an escalation's evidence, a QA sample) asked for a ticket: show the queue."""
+        if self.areas.currentIndex() != 0:
+            self.nav.setCurrentIndex(self.nav_model.index(0, 0))
+        if isinstance(ticket_id, str):
+            self.queue.select_ticket(ticket_id)
+
+    def _show_pending_escalations(self, count: int) -> None:
+        row = next(i for i, (title, _) in enumerate(NAV_AREAS) if title == "升级")
+        item = self.nav_model.item(row)
+        item.setText(f"升级 ({count})" if count else "升级")
+        item.setToolTip(f"{count} 个升级等待首次响应" if count else "")
 
     def _on_changes(self, changes: Changes, _initiator: object) -> None:
         if changes.tickets:
@@ -307,6 +339,7 @@ class MainWindow(QMainWindow):
         save_settings(self.workspace.paths.config_dir, self.settings)
         self._ticker.stop()
         self._due_refresh.stop()
+        self.escalation_watch.stop()
         self.runner.shutdown()
         super().closeEvent(event)
 

@@ -21,7 +21,7 @@ def entry(
     assignee: str | None = None,
     platform: str = "jd",
     created_h: float = 0,
-    escalated: bool = False,
+    escalated: int = 0,
 ) -> QueueEntry:
     return QueueEntry(
         id=f"id{n:03d}",
@@ -53,7 +53,7 @@ def test_views() -> None:
             entry(2, due_h=-1),
             entry(3, due_h=5, status="closed"),
             entry(4, due_h=30, assignee="u1"),
-            entry(5, escalated=True),
+            entry(5, escalated=2),
         ]
     )
     q = TicketQuery

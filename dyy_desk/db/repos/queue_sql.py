@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, false, func, or_, 
 
 from dyy_desk.core.queue_index import _OPEN, _PRIORITY_RANK, _STATUS_RANK
 from dyy_desk.core.ticket_query import QueueView, SortKey, TicketQuery
+from dyy_desk.db.repos.escalation_queries import open_escalation_tickets
 from dyy_desk.db.repos.tables import clients, customers, tickets
 
 _t = tickets.c
@@ -36,7 +37,7 @@ def _conditions(query: TicketQuery, now: datetime) -> list[ColumnElement[bool]]:
     elif view is QueueView.OVERDUE:
         cond += [is_open, _t.due_at < now]
     elif view is QueueView.ESCALATED:
-        cond += [is_open, _t.platform_intervention.is_(True)]
+        cond += [is_open, _t.id.in_(open_escalation_tickets())]
     for column, wanted in (
         (_t.client_id, query.client_id),
         (_t.shop_id, query.shop_id),

@@ -12,11 +12,12 @@ from sqlalchemy import Connection, select
 
 from dyy_desk.core.queue_index import NO_DEADLINE, QueueEntry
 from dyy_desk.core.types import Platform, Priority, TicketCategory, TicketRow, TicketStatus
+from dyy_desk.db.repos.escalation_queries import escalated_ticket_levels
 from dyy_desk.db.repos.tables import clients, customers, shops, tickets, users
 
 _ENTRY_SQL = """
 SELECT id, number, status, client_id, shop_id, platform, category, priority,
-       assignee_id, due_at, created_at, updated_at, platform_intervention
+       assignee_id, due_at, created_at, updated_at
 FROM ticket WHERE NOT deleted"""
 _TEXT_SQL = "SELECT id, number, subject, order_no, tags, product, customer_id FROM ticket WHERE NOT deleted"
 
@@ -35,22 +36,26 @@ def _select(conn: Connection, sql: str, ids: Sequence[str] | None) -> list[Any]:
 def load_queue_entries(conn: Connection, ids: Sequence[str] | None = None) -> list[QueueEntry]:
     """Entries for the in-memory queue index: every live ticket, or just `ids` after a write."""
     names: dict[str, str] = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, name FROM client")}
+    levels = escalated_ticket_levels(conn)
+    # Columns with few distinct values share one string object each: tens of MB less at 100k tickets.
+    shared: dict[str, str] = {}
+    one = shared.setdefault
     return [
         QueueEntry(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            names.get(r[3], ""),
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            r[8],
-            r[9] or NO_DEADLINE,
-            r[10],
-            r[11],
-            bool(r[12]),
+            id=r[0],
+            number=r[1],
+            status=one(r[2], r[2]),
+            client_id=one(r[3], r[3]),
+            client_name=names.get(r[3], ""),
+            shop_id=one(r[4], r[4]),
+            platform=one(r[5], r[5]),
+            category=one(r[6], r[6]),
+            priority=one(r[7], r[7]),
+            assignee_id=one(r[8], r[8]) if r[8] else None,
+            due=r[9] or NO_DEADLINE,
+            created=r[10],
+            updated=r[11],
+            escalated=levels.get(r[0], 0),
         )
         for r in _select(conn, _ENTRY_SQL, ids)
     ]
@@ -95,6 +100,7 @@ def fetch_ticket_rows(conn: Connection, ids: Sequence[str]) -> dict[str, TicketR
         .where(t.id.in_(list(ids)))
     )
     rows: dict[str, TicketRow] = {}
+    levels = escalated_ticket_levels(conn, ids)
     for r in conn.execute(stmt):
         rows[r[0]] = TicketRow(
             id=r[0],
@@ -111,6 +117,7 @@ def fetch_ticket_rows(conn: Connection, ids: Sequence[str]) -> dict[str, TicketR
             created_at=r[11],
             updated_at=r[12],
             due_at=r[13],
+            escalation_level=levels.get(r[0], 0),
             platform_intervention=bool(r[14]),
             tags=tuple(x for x in (r[15] or "").split("|") if x),
         )

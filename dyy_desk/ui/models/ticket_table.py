@@ -187,7 +187,9 @@ class TicketTableModel(QAbstractTableModel):
             "",
             row.number,
             CATEGORY_LABELS[row.category],
-            ("⚠ 平台介入 " if row.platform_intervention else "") + row.subject,
+            (f"【L{row.escalation_level}】" if row.escalation_level else "")
+            + ("⚠ 平台介入 " if row.platform_intervention else "")
+            + row.subject,
             row.client_name,
             row.shop_name,
             PLATFORM_LABELS[row.platform],
