@@ -161,7 +161,7 @@ def _predicate(query: TicketQuery, now: datetime) -> Callable[[QueueEntry], bool
     elif view is QueueView.OVERDUE:
         checks.append(lambda e: e.status in _OPEN and e.due < current)
     elif view is QueueView.ESCALATED:
-        checks.append(lambda e: e.status in _OPEN and e.escalated)
+        checks.append(lambda e: e.status in _OPEN and e.escalated > 0)
     for attr, wanted in (
         ("client_id", query.client_id),
         ("shop_id", query.shop_id),

@@ -19,7 +19,7 @@ from dyy_desk.core.search.resources import SearchResources
 from dyy_desk.core.search.tokenize import Segmenter
 
 _MIN_CANDIDATES = 60
-_COMMON_FRACTION = 0.08  # a term in more than 8 % of entries is "common" for retrieval purposes
+_COMMON_FRACTION = 0.02  # a term in more than 2 % of entries (and 200) is "common" for retrieval
 
 
 class SearchEngine:

@@ -16,6 +16,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from dyy_desk.core.search.analyse import AnalysedDoc, char_bigrams, char_set
 
@@ -55,6 +56,8 @@ def entry_impacts(adoc: AnalysedDoc) -> dict[str, float]:
 
 
 _FEATURE_CACHE = 50_000
+_FILTER_HEADROOM = 4  # candidates ranked before the client filter, as a multiple of those kept
+_VALUE = itemgetter(1)
 
 
 @dataclass(frozen=True)
@@ -190,23 +193,28 @@ class InvertedIndex:
         produced k candidates: they barely reorder those and cost the most time."""
         acc: dict[int, float] = {}
         get = acc.get
-        impacts = _IMPACTS
         for term, weight in sorted(weighted, key=lambda tw: self.df(tw[0])):
             plist = self._postings.get(term)
             if plist is None:
                 continue
             if len(plist) > common_df and len(acc) >= k:
                 continue
+            scaled = [weight * impact for impact in _IMPACTS]
             for packed in plist:
                 slot = packed >> 8
-                acc[slot] = get(slot, 0.0) + weight * impacts[packed & 255]
+                acc[slot] = get(slot, 0.0) + scaled[packed & 255]
         docs = self._docs
-        if client_id is None:
-            live = ((s, v) for s, v in acc.items() if docs[s] is not None)
-        else:
-            live = (
-                (s, v)
-                for s, v in acc.items()
-                if (d := docs[s]) is not None and d.doc.client_id in (None, client_id)
-            )
-        return heapq.nlargest(k, live, key=lambda sv: sv[1])
+
+        def allowed(slot: int) -> bool:
+            d = docs[slot]
+            return d is not None and (client_id is None or d.doc.client_id in (None, client_id))
+
+        # Rank first, filter the head only: the filter costs a Python call per slot, and the
+        # accumulator can hold most of the library for a query made of common words.
+        if client_id is None and self._dead == 0:
+            return heapq.nlargest(k, acc.items(), key=_VALUE)
+        head = heapq.nlargest(k * _FILTER_HEADROOM, acc.items(), key=_VALUE)
+        live = [sv for sv in head if allowed(sv[0])]
+        if len(live) >= k or len(head) < k * _FILTER_HEADROOM:
+            return live[:k]
+        return heapq.nlargest(k, (sv for sv in acc.items() if allowed(sv[0])), key=_VALUE)
