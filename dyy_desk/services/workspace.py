@@ -20,7 +20,9 @@ from dyy_desk.services.demo_seed import seed_demo
 from dyy_desk.services.directory import DirectoryService
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.escalation_service import EscalationService
+from dyy_desk.services.library_service import LibraryService, seed_demo_library
 from dyy_desk.services.qa_service import QAService
+from dyy_desk.services.sop_service import SopService
 from dyy_desk.services.tickets import TicketService
 
 _log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class Workspace:
     directory: DirectoryService
     qa: QAService
     escalations: EscalationService
+    sop: SopService
+    library: LibraryService
     _lock: InstanceLock | None
 
     def close(self) -> None:
@@ -76,6 +80,7 @@ def open_workspace(
             instance_lock.release()
         raise
     tickets = TicketService(engine=engine, clock=clock, origin=machine_id)
+    sop = SopService(engine=engine, clock=clock, origin=machine_id, tickets=tickets)
     return Workspace(
         paths=paths,
         engine=engine,
@@ -85,7 +90,15 @@ def open_workspace(
         tickets=tickets,
         directory=DirectoryService(engine=engine, clock=clock, origin=machine_id),
         qa=QAService(engine=engine, clock=clock, origin=machine_id),
-        escalations=EscalationService(engine=engine, clock=clock, origin=machine_id, tickets=tickets),
+        escalations=EscalationService(
+            engine=engine,
+            clock=clock,
+            origin=machine_id,
+            tickets=tickets,
+            step_facts=lambda now: sop.step_facts(now=now),
+        ),
+        sop=sop,
+        library=LibraryService(engine=engine, clock=clock, origin=machine_id, cache_dir=paths.cache_dir),
         _lock=instance_lock,
     )
 
@@ -122,4 +135,5 @@ def _seed(engine: Engine, seed: Seed, *, clock: Clock, origin: str) -> None:
         count = seed_demo(
             conn, spec_text=read_resource_text("demo", "workspace.toml"), now=clock.now(), origin=origin
         )
-    _log.info("seeded demo workspace with %d tickets", count)
+        faqs, scripts = seed_demo_library(conn, now=clock.now(), origin=origin)
+    _log.info("seeded demo workspace: %d tickets, %d FAQ entries, %d scripts", count, faqs, scripts)

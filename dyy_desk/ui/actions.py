@@ -23,6 +23,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("add_note", "添加备注（在备注框中）", "Ctrl+Return", "工单"),
     ActionSpec("change_status", "改状态", "Ctrl+Shift+S", "工单"),
     ActionSpec("assign_me", "分配给我", "Ctrl+Shift+A", "工单"),
+    ActionSpec("escalate", "升级当前工单…", "Ctrl+Shift+E", "工单"),
+    ActionSpec("handover", "交接班清单…", "Ctrl+Shift+H", "工单"),
     ActionSpec("view_mine", "视图：我的工单", "Ctrl+1", "视图"),
     ActionSpec("view_unassigned", "视图：未分配", "Ctrl+2", "视图"),
     ActionSpec("view_due_soon", "视图：即将超时", "Ctrl+3", "视图"),

@@ -24,9 +24,13 @@ from dyy_desk.core.types import ROLE_LABELS, UserRow
 from dyy_desk.infra.settings import Settings, save_settings
 from dyy_desk.services.workspace import Workspace
 from dyy_desk.ui.actions import ACTIONS, NAV_SHORTCUT_PREFIX
+from dyy_desk.ui.dialogs.escalate_dialog import EscalateDialog
+from dyy_desk.ui.dialogs.handover_dialog import HandoverDialog
 from dyy_desk.ui.dialogs.new_ticket_dialog import NewTicketDialog
 from dyy_desk.ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from dyy_desk.ui.escalation_watch import EscalationWatcher
+from dyy_desk.ui.notifications import DeadlineBanner, DeadlineNotifier, make_tray_icon
+from dyy_desk.ui.panels.checklist_panel import ChecklistPanel
 from dyy_desk.ui.panels.escalation_panel import EscalationPanel
 from dyy_desk.ui.panels.not_built_panel import NotBuiltPanel
 from dyy_desk.ui.panels.qa_panel import QAPanel
@@ -70,6 +74,9 @@ class MainWindow(QMainWindow):
             clock_now=clock_now,
             due_soon_hours=hours,
         )
+        self.checklist = ChecklistPanel(
+            sop=workspace.sop, runner=self.runner, signals=self.signals, clock_now=clock_now
+        )
         self.detail = TicketDetailPanel(
             tickets=workspace.tickets,
             directory=workspace.directory,
@@ -77,7 +84,10 @@ class MainWindow(QMainWindow):
             signals=self.signals,
             clock_now=clock_now,
             due_soon_hours=hours,
+            checklist=self.checklist,
+            escalate=self.escalate_ticket,
         )
+        self.signals.ticket_selected.connect(self.checklist.show_ticket)
         self.queue.new_ticket_requested.connect(self.new_ticket)
         self.queue.rows_shown.connect(self._on_first_load)
 
@@ -141,6 +151,9 @@ class MainWindow(QMainWindow):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
         outer.addLayout(header)
+        self.banner = DeadlineBanner(clock_now)
+        self.banner.open_ticket.connect(self._open_ticket)
+        outer.addWidget(self.banner)
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.nav)
@@ -159,6 +172,12 @@ class MainWindow(QMainWindow):
         self._due_refresh.setInterval(DUE_COUNT_REFRESH_MS)
         self._due_refresh.timeout.connect(self.refresh_due_counts)
         self._due_refresh.start()
+        self.tray = make_tray_icon(self)  # None where the desktop has no system tray
+        self.notifier = DeadlineNotifier(
+            sop=workspace.sop, runner=self.runner, clock_now=clock_now, tray=self.tray, parent=self
+        )
+        self.notifier.notices_ready.connect(self.banner.show_notices)
+        self.notifier.notices_ready.connect(lambda _notices: self.refresh_due_counts())
         self.signals.operation_did_execute.connect(self._on_changes)
         self.signals.ticket_selected.connect(self._reveal_ticket)
         self.escalation_watch.pending_changed.connect(self._show_pending_escalations)
@@ -185,6 +204,8 @@ class MainWindow(QMainWindow):
             "view_all": lambda: self._show_view(QueueView.ALL),
             "switch_user": self.user_combo.showPopup,
             "shortcuts": self.show_shortcuts,
+            "handover": self.show_handover,
+            "escalate": lambda: self.detail.escalate_button.click(),
             "quit": self.close,
         }
         menus = {"工单": self.menuBar().addMenu("工单(&T)"), "视图": self.menuBar().addMenu("视图(&V)")}
@@ -274,6 +295,7 @@ class MainWindow(QMainWindow):
         if not self._first_load_done:
             self._first_load_done = True
             self.escalation_watch.start()  # queued behind the queue's own loading
+            self.notifier.start()  # deadlines that passed while the app was closed are flagged now
             self.ready.emit()
 
     def _reveal_ticket(self, ticket_id: object) -> None:
@@ -322,6 +344,35 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"已创建工单 {getattr(row, 'number', '')}", 5000)
         self.signals.operation_did_execute.emit(changes, self)
 
+    def _open_ticket(self, ticket_id: str) -> None:
+        self._reveal_ticket(ticket_id)
+        self.signals.ticket_selected.emit(ticket_id)
+
+    def escalate_ticket(self, detail: object) -> None:
+        row = getattr(detail, "row", None)
+        if row is None or self.user is None:
+            return
+        EscalateDialog(
+            escalations=self.workspace.escalations,
+            runner=self.runner,
+            signals=self.signals,
+            ticket_id=row.id,
+            ticket_label=f"{row.number} {row.subject}",
+            actor_id=self.user.id,
+            parent=self,
+        ).open()
+
+    def show_handover(self) -> None:
+        dialog = HandoverDialog(
+            sop=self.workspace.sop,
+            runner=self.runner,
+            signals=self.signals,
+            clock_now=self.workspace.clock.now,
+            parent=self,
+        )
+        dialog.ticket_chosen.connect(self._open_ticket)
+        dialog.open()
+
     def show_shortcuts(self) -> None:
         ShortcutsDialog([title for title, _ in NAV_AREAS], self).exec()
 
@@ -340,6 +391,7 @@ class MainWindow(QMainWindow):
         self._ticker.stop()
         self._due_refresh.stop()
         self.escalation_watch.stop()
+        self.notifier.stop()
         self.runner.shutdown()
         super().closeEvent(event)
 

@@ -65,9 +65,12 @@ class TicketDetailPanel(QWidget):
         signals: AppSignals,
         clock_now: Callable[[], datetime],
         due_soon_hours: float,
+        checklist: QWidget | None = None,
+        escalate: Callable[[TicketDetail], None] | None = None,
     ) -> None:
         super().__init__()
         self._tickets = tickets
+        self._escalate = escalate
         self._directory = directory
         self._runner = runner
         self._signals = signals
@@ -109,6 +112,11 @@ class TicketDetailPanel(QWidget):
         form.addRow("处理人", self.assign_combo)
         form.addRow("状态", self.status_combo)
         note_buttons = QHBoxLayout()
+        self.escalate_button = QPushButton("升级…")
+        self.escalate_button.setToolTip("把这个工单升级给主管 (Ctrl+Shift+E)")
+        self.escalate_button.setVisible(escalate is not None)
+        self.escalate_button.clicked.connect(self._on_escalate)
+        note_buttons.addWidget(self.escalate_button)
         note_buttons.addStretch(1)
         note_buttons.addWidget(self.reply_button)
         note_buttons.addWidget(self.note_button)
@@ -121,6 +129,8 @@ class TicketDetailPanel(QWidget):
         body.addWidget(self.due_label)
         body.addLayout(form)
         body.addWidget(self.error_label)
+        if checklist is not None:
+            body.addWidget(checklist, 2)
         body.addWidget(QLabel("时间线"))
         body.addWidget(self.timeline, 1)
         body.addWidget(self.note_edit)
@@ -202,6 +212,10 @@ class TicketDetailPanel(QWidget):
         self.due_label.setText(f"处理时限：{chip.tooltip}" if chip.text else "")
 
     # --- actions -----------------------------------------------------------------------------
+    def _on_escalate(self) -> None:
+        if self.detail is not None and self._escalate is not None:
+            self._escalate(self.detail)
+
     def _actor(self) -> str | None:
         return self._user.id if self._user else None
 
