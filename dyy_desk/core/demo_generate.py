@@ -117,7 +117,7 @@ def generate_demo(spec_text: str, *, now: datetime, seed: int = 20261123) -> Dem
         subject = rng.choice(spec["subjects"][category.value]).format(product=product)
         # Open cases are recent (a busy queue turns over in days); finished ones spread over the period.
         finished = status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
-        span_minutes = int(spec["days_back"]) * 24 * 60 if finished else 60 * 60
+        span_minutes = int(spec["days_back"]) * 24 * 60 if finished else 36 * 60
         created = now - timedelta(minutes=rng.randint(10, span_minutes))
         assignee = None if status is TicketStatus.NEW and rng.random() < 0.7 else rng.choice(agents)
         ticket = {

@@ -13,10 +13,11 @@ from dyy_desk.core.ids import new_id
 from dyy_desk.db.engine import make_engine
 from dyy_desk.db.file_check import check_database_file
 from dyy_desk.db.migrate import MigrationResult, upgrade_database
-from dyy_desk.db.repos.tables import app_meta, tickets, users
+from dyy_desk.db.repos.tables import app_meta, users
+from dyy_desk.db.repos.tables import tickets as ticket_table
 from dyy_desk.infra.instance_lock import InstanceLock
 from dyy_desk.infra.paths import DataPaths, read_resource_text
-from dyy_desk.services.demo_seed import seed_demo
+from dyy_desk.services.demo_seed import seed_demo, seed_demo_checklists
 from dyy_desk.services.directory import DirectoryService
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.escalation_service import EscalationService
@@ -69,9 +70,9 @@ def open_workspace(
         engine = make_engine(paths.db_path)
         try:
             migration = upgrade_database(engine, paths.db_path, backup_dir=paths.backup_dir, now=clock.now())
-            machine_id = _machine_id(engine)
+            workspace = _compose(paths, engine, clock, migration, instance_lock)
             if seed_if_new is not None and migration.was_new:
-                _seed(engine, seed_if_new, clock=clock, origin=machine_id)
+                seed_workspace(workspace, seed_if_new)
         except BaseException:
             engine.dispose()
             raise
@@ -79,27 +80,34 @@ def open_workspace(
         if instance_lock:
             instance_lock.release()
         raise
-    tickets = TicketService(engine=engine, clock=clock, origin=machine_id)
-    sop = SopService(engine=engine, clock=clock, origin=machine_id, tickets=tickets)
+    return workspace
+
+
+def _compose(
+    paths: DataPaths, engine: Engine, clock: Clock, migration: MigrationResult, lock: InstanceLock | None
+) -> Workspace:
+    origin = _machine_id(engine)
+    tickets = TicketService(engine=engine, clock=clock, origin=origin)
+    sop = SopService(engine=engine, clock=clock, origin=origin, tickets=tickets)
     return Workspace(
         paths=paths,
         engine=engine,
         clock=clock,
-        machine_id=machine_id,
+        machine_id=origin,
         migration=migration,
         tickets=tickets,
-        directory=DirectoryService(engine=engine, clock=clock, origin=machine_id),
-        qa=QAService(engine=engine, clock=clock, origin=machine_id),
+        directory=DirectoryService(engine=engine, clock=clock, origin=origin),
+        qa=QAService(engine=engine, clock=clock, origin=origin),
         escalations=EscalationService(
             engine=engine,
             clock=clock,
-            origin=machine_id,
+            origin=origin,
             tickets=tickets,
             step_facts=lambda now: sop.step_facts(now=now),
         ),
         sop=sop,
-        library=LibraryService(engine=engine, clock=clock, origin=machine_id, cache_dir=paths.cache_dir),
-        _lock=instance_lock,
+        library=LibraryService(engine=engine, clock=clock, origin=origin, cache_dir=paths.cache_dir),
+        _lock=lock,
     )
 
 
@@ -111,9 +119,9 @@ def initialise(paths: DataPaths, *, clock: Clock, seed: Seed) -> str:
             has_data = conn.execute(select(func.count()).select_from(users)).scalar_one() > 0
             if has_data:
                 raise ServiceError(f"{paths.data_dir} 已经有工作区数据，未做任何改动。请换一个空文件夹。")
-        _seed(workspace.engine, seed, clock=clock, origin=workspace.machine_id)
+        seed_workspace(workspace, seed)
         with workspace.engine.connect() as conn:
-            count = conn.execute(select(func.count()).select_from(tickets)).scalar_one()
+            count = conn.execute(select(func.count()).select_from(ticket_table)).scalar_one()
         return f"已在 {paths.data_dir} 创建{'演示' if seed is Seed.DEMO else '空白'}工作区（{count} 个工单）"
     finally:
         workspace.close()
@@ -128,12 +136,23 @@ def _machine_id(engine: Engine) -> str:
         return str(value)
 
 
-def _seed(engine: Engine, seed: Seed, *, clock: Clock, origin: str) -> None:
+def seed_workspace(workspace: Workspace, seed: Seed) -> None:
+    """Demo data: tickets and the library in one transaction, then running checklists through the SOP
+    service so they are exactly what an agent would have made."""
     if seed is Seed.EMPTY:
         return
-    with engine.begin() as conn:
+    clock, origin = workspace.clock, workspace.machine_id
+    with workspace.engine.begin() as conn:
         count = seed_demo(
             conn, spec_text=read_resource_text("demo", "workspace.toml"), now=clock.now(), origin=origin
         )
         faqs, scripts = seed_demo_library(conn, now=clock.now(), origin=origin)
-    _log.info("seeded demo workspace: %d tickets, %d FAQ entries, %d scripts", count, faqs, scripts)
+    checklists = seed_demo_checklists(workspace.sop, engine=workspace.engine, now=clock.now())
+    workspace.tickets.invalidate_queue()
+    _log.info(
+        "seeded demo workspace: %d tickets, %d FAQ entries, %d scripts, %d checklists",
+        count,
+        faqs,
+        scripts,
+        checklists,
+    )

@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.work_splitter.addWidget(self.detail)
         self.work_splitter.setStretchFactor(0, 3)
         self.work_splitter.setStretchFactor(1, 2)
+        self.work_splitter.setSizes([600, 400])  # proportions until the user drags (then remembered)
         self.work_splitter.setChildrenCollapsible(False)
 
         self.qa_panel = QAPanel(

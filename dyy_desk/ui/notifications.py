@@ -80,7 +80,7 @@ class DeadlineNotifier(QObject):
         self.notices_ready.emit(notices)
         if self.tray is not None and self.tray.isVisible():
             overdue = sum(1 for n in notices if n.state is DeadlineState.OVERDUE)
-            title = f"⏰ {len(notices)} 个处理时限提醒" + (f"（{overdue} 个已超时）" if overdue else "")
+            title = f"{len(notices)} 个处理时限提醒" + (f"（{overdue} 个已超时）" if overdue else "")
             icon = QSystemTrayIcon.MessageIcon.Warning if overdue else QSystemTrayIcon.MessageIcon.Information
             now = self._now()
             self.tray.showMessage(title, "\n".join(notice_line(n, now) for n in notices[:3]), icon, 10_000)
@@ -127,7 +127,7 @@ class DeadlineBanner(QWidget):
         first = (overdue or notices)[0]
         self._first = first.ticket_id
         more = f"<br>另有 {len(notices) - 1} 个提醒，见 工单 → 即将超时 / 已超时" if len(notices) > 1 else ""
-        icon = "⛔" if overdue else "⚠"
+        icon = "⚠"  # in every CJK UI font; colour and the words 已超时/即将超时 carry the state
         self.label.setText(f"{icon} {escape(notice_line(first, now))}{more}")
         self.show()
 

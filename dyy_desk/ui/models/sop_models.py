@@ -32,7 +32,8 @@ def deadline_chip(
 ) -> Chip:
     state = deadline_state(deadline, now, window_start=window_start)
     left = remaining(deadline, now)
-    prefix = {DeadlineState.NORMAL: "⏱", DeadlineState.DUE_SOON: "⚠", DeadlineState.OVERDUE: "⛔"}[state]
+    # Glyphs every CJK UI font has (emoji clocks render as boxes in WenQuanYi and YaHei)
+    prefix = {DeadlineState.NORMAL: "○", DeadlineState.DUE_SOON: "⚠", DeadlineState.OVERDUE: "✕"}[state]
     text = f"{prefix} {format_duration(left)} · {source_label}" + (
         f"({UNVERIFIED_MARK})" if unverified else ""
     )

@@ -113,7 +113,7 @@ class QueuePanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         char = self.fontMetrics().horizontalAdvance("中")
-        widths = [7, 9, 5, 18, 6, 10, 4, 5, 4, 4, 7, 7]
+        widths = [9, 9, 5, 18, 6, 10, 4, 5, 4, 4, 7, 7]
         for column, width in enumerate(widths[: len(COLUMNS)]):
             header.resizeSection(column, char * width)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)

@@ -167,11 +167,11 @@ class TicketDetailPanel(QWidget):
         self.detail = detail
         row = detail.row
         self.error_label.hide()
-        self.title_label.setText(
-            f"{row.number}　{CATEGORY_LABELS[row.category]}　{STATUS_LABELS[row.status]}"
-        )
+        self.title_label.setText(row.number)  # category and status lead the next line: no mid-word wraps
+        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.title_label.setToolTip(row.subject)
         parts = [
+            f"<b>{CATEGORY_LABELS[row.category]} · {STATUS_LABELS[row.status]}</b>",
             f"<b>{escape(row.subject)}</b>",
             f"{escape(row.client_name)} · {escape(row.shop_name)} · {PLATFORM_LABELS[row.platform]}"
             + (f" · 订单 {escape(detail.order_no)}" if detail.order_no else ""),
