@@ -39,13 +39,9 @@ def main() -> int:
 
     def on_ready() -> None:
         if args.user:
-            index = next(
-                i for i in range(window.user_combo.count()) if args.user in window.user_combo.itemText(i)
-            )
-            window.user_combo.setCurrentIndex(index)
-            window.set_user(window.user_combo.itemData(index))
+            window.set_user(next(u for u in window.workspace.directory.users() if u.name == args.user))
         window.queue.table.selectRow(args.row)
-        window.nav.setCurrentIndex(window.nav_model.index(args.area, 0))
+        window.nav.show_area(args.area)
         QTimer.singleShot(800, shoot)
 
     def shoot() -> None:

@@ -44,3 +44,24 @@ def empty_workspace(paths: DataPaths, clock: FakeClock) -> Iterator[object]:
     workspace = open_workspace(paths, clock=clock, seed_if_new=Seed.EMPTY)
     yield workspace
     workspace.close()
+
+
+@pytest.fixture
+def tickets_only_workspace(paths: DataPaths, clock: FakeClock) -> Iterator[object]:
+    """The demo's users, shops and tickets without its running checklists: for tests that count
+    SOP deadlines or notices and must see only their own."""
+    from dyy_desk.infra.paths import read_resource_text
+    from dyy_desk.services.demo_seed import seed_demo
+    from dyy_desk.services.workspace import Seed, open_workspace
+
+    workspace = open_workspace(paths, clock=clock, seed_if_new=Seed.EMPTY)
+    with workspace.engine.begin() as conn:
+        seed_demo(
+            conn,
+            spec_text=read_resource_text("demo", "workspace.toml"),
+            now=clock.now(),
+            origin=workspace.machine_id,
+        )
+    workspace.tickets.invalidate_queue()
+    yield workspace
+    workspace.close()

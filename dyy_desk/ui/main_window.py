@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
-    QLabel,
-    QListView,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -20,7 +17,7 @@ from PySide6.QtWidgets import (
 from dyy_desk import __version__
 from dyy_desk.core.changes import Changes
 from dyy_desk.core.ticket_query import QueueView
-from dyy_desk.core.types import ROLE_LABELS, UserRow
+from dyy_desk.core.types import UserRow
 from dyy_desk.infra.settings import Settings, save_settings
 from dyy_desk.services.workspace import Workspace
 from dyy_desk.ui.actions import ACTIONS, NAV_SHORTCUT_PREFIX
@@ -38,6 +35,8 @@ from dyy_desk.ui.panels.queue_panel import QueuePanel
 from dyy_desk.ui.panels.ticket_detail_panel import TicketDetailPanel
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
+from dyy_desk.ui.widgets.header_bar import HeaderBar
+from dyy_desk.ui.widgets.navigation import NavigationList
 
 NAV_AREAS: list[tuple[str, str]] = [
     ("工单", ""),
@@ -121,37 +120,16 @@ class MainWindow(QMainWindow):
         for title, description in NAV_AREAS:
             self.areas.addWidget(built.get(title) or NotBuiltPanel(title, description))
 
-        self.nav_model = QStandardItemModel(self)
-        for title, _ in NAV_AREAS:
-            item = QStandardItem(title)
-            item.setEditable(False)
-            self.nav_model.appendRow(item)
-        self.nav = QListView()
-        self.nav.setObjectName("navigation")
-        self.nav.setModel(self.nav_model)
-        self.nav.setFixedWidth(self.fontMetrics().horizontalAdvance("知识库与话术") + 40)
-        self.nav.selectionModel().currentChanged.connect(self._on_nav)
-        self.nav.setCurrentIndex(self.nav_model.index(0, 0))
-
-        self.user_combo = QComboBox()
-        self.user_combo.activated.connect(self._on_user_chosen)
-        self.due_badge = QLabel()
-        self.due_badge.setObjectName("headerBadge")
-        header = QHBoxLayout()
-        header.setContentsMargins(8, 6, 8, 6)
-        title = QLabel("<b>DYY Desk</b> 代运营客服工作台")
-        header.addWidget(title)
-        header.addStretch(1)
-        header.addWidget(QLabel("当前："))
-        header.addWidget(self.user_combo)
-        header.addWidget(QLabel("同步：未设置"))
-        header.addWidget(self.due_badge)
+        self.nav = NavigationList([title for title, _ in NAV_AREAS])
+        self.nav.area_changed.connect(self.areas.setCurrentIndex)
+        self.header = HeaderBar()
+        self.header.user_chosen.connect(self.set_user)
 
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
-        outer.addLayout(header)
+        outer.addWidget(self.header)
         self.banner = DeadlineBanner(clock_now)
         self.banner.open_ticket.connect(self._open_ticket)
         outer.addWidget(self.banner)
@@ -203,7 +181,7 @@ class MainWindow(QMainWindow):
             "view_overdue": lambda: self._show_view(QueueView.OVERDUE),
             "view_escalated": lambda: self._show_view(QueueView.ESCALATED),
             "view_all": lambda: self._show_view(QueueView.ALL),
-            "switch_user": self.user_combo.showPopup,
+            "switch_user": self.header.user_combo.showPopup,
             "shortcuts": self.show_shortcuts,
             "handover": self.show_handover,
             "escalate": lambda: self.detail.escalate_button.click(),
@@ -226,9 +204,7 @@ class MainWindow(QMainWindow):
         for i in range(len(NAV_AREAS)):
             nav_action = QAction(self)
             nav_action.setShortcut(QKeySequence(f"{NAV_SHORTCUT_PREFIX}{i + 1}"))
-            nav_action.triggered.connect(
-                lambda _=False, row=i: self.nav.setCurrentIndex(self.nav_model.index(row, 0))
-            )
+            nav_action.triggered.connect(lambda _=False, row=i: self.nav.show_area(row))
             self.addAction(nav_action)
 
     def restore_layout(self) -> bool:
@@ -245,21 +221,13 @@ class MainWindow(QMainWindow):
     # --- users -------------------------------------------------------------------------------
     def _load_users(self) -> None:
         users = self.workspace.directory.users()
-        self.user_combo.clear()
-        for u in users:
-            self.user_combo.addItem(f"{u.name}（{ROLE_LABELS[u.role]}）", u)
         wanted = self.settings.current_user_id
-        index = next((i for i, u in enumerate(users) if u.id == wanted), 0)
-        if users:
-            self.user_combo.setCurrentIndex(index)
-            self.set_user(users[index])
-        else:
-            self.set_user(None)
-
-    def _on_user_chosen(self, index: int) -> None:
-        self.set_user(self.user_combo.itemData(index))
+        current = next((u for u in users if u.id == wanted), users[0] if users else None)
+        self.header.set_users(users, current)
+        self.set_user(current)
 
     def set_user(self, user: UserRow | None) -> None:
+        self.header.show_user(user)
         self.user = user
         self.settings.current_user_id = user.id if user else None
         self.signals.user_changed.emit(user)
@@ -277,11 +245,8 @@ class MainWindow(QMainWindow):
             )
 
     # --- behaviour ---------------------------------------------------------------------------
-    def _on_nav(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.areas.setCurrentIndex(max(0, current.row()))
-
     def _show_view(self, view: QueueView) -> None:
-        self.nav.setCurrentIndex(self.nav_model.index(0, 0))
+        self.nav.show_area(0)
         self.queue.set_view(view)
 
     def _step_ticket(self, delta: int) -> None:
@@ -302,15 +267,12 @@ class MainWindow(QMainWindow):
     def _reveal_ticket(self, ticket_id: object) -> None:
         """Another area (an escalation's evidence, a QA sample) asked for a ticket: show the queue."""
         if self.areas.currentIndex() != 0:
-            self.nav.setCurrentIndex(self.nav_model.index(0, 0))
+            self.nav.show_area(0)
         if isinstance(ticket_id, str):
             self.queue.select_ticket(ticket_id)
 
     def _show_pending_escalations(self, count: int) -> None:
-        row = next(i for i, (title, _) in enumerate(NAV_AREAS) if title == "升级")
-        item = self.nav_model.item(row)
-        item.setText(f"升级 ({count})" if count else "升级")
-        item.setToolTip(f"{count} 个升级等待首次响应" if count else "")
+        self.nav.set_badge("升级", count, f"{count} 个升级等待首次响应")
 
     def _on_changes(self, changes: Changes, _initiator: object) -> None:
         if changes.tickets:
@@ -324,8 +286,7 @@ class MainWindow(QMainWindow):
         )
 
     def _show_due_counts(self, counts: tuple[int, int]) -> None:
-        due_soon, overdue = counts
-        self.due_badge.setText(f"{due_soon} 即将超时 · {overdue} 已超时")
+        self.header.set_due_counts(*counts)
 
     def new_ticket(self) -> NewTicketDialog:
         dialog = NewTicketDialog(

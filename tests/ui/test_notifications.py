@@ -16,9 +16,9 @@ from dyy_desk.ui.tasks import TaskRunner
 
 
 def test_notifier_emits_each_state_once_and_banner_shows_it(
-    qtbot: Any, demo_workspace: Any, clock: FakeClock
+    qtbot: Any, tickets_only_workspace: Any, clock: FakeClock
 ) -> None:
-    ws = demo_workspace
+    ws = tickets_only_workspace
     agent = next(u for u in ws.directory.users() if u.role is Role.AGENT).id
     sop = SopService(
         engine=ws.engine,
