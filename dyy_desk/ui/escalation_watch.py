@@ -1,7 +1,9 @@
 """Runs the escalation rules after every ticket change and once a minute, and keeps a pending count.
 
-Threading contract: rule runs and counts go through the TaskRunner's database worker; results come
-back on the GUI thread as AppSignals.operation_did_execute and `pending_changed`.
+Threading contract: rule passes run on the TaskRunner's background lane (a full pass takes seconds at
+100k tickets and holds the service's index lock; it must never sit in front of the agent's own queries);
+the pending count is a quick read on the database worker. Results come back on the GUI thread as
+operation_did_execute and `pending_changed`.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class EscalationWatcher(QObject):
         self._timer.stop()
 
     def run_all(self) -> None:
-        self._runner.run_db(lambda _ctx: self._escalations.run_rules(), on_done=self._after_run)
+        self._runner.run_background(lambda _ctx: self._escalations.run_rules(), on_done=self._after_run)
 
     def _on_changes(self, changes: Changes, initiator: object) -> None:
         if initiator is self:

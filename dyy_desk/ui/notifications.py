@@ -66,7 +66,7 @@ class DeadlineNotifier(QObject):
             return
         self._busy = True
         now = self._now()
-        self._runner.run_db(
+        self._runner.run_background(  # a scan over every open checklist: not in the agent's way
             lambda _ctx: self._sop.due_notices(now=now), on_done=self._deliver, on_error=self._idle
         )
 

@@ -1,8 +1,11 @@
-"""Background work for the GUI: one worker thread for database work, a pool for CPU work.
+"""Background work for the GUI: one worker for the agent's database work, one for maintenance,
+and a pool for CPU work.
 
 Threading contract: the callable runs in a worker and must not touch widgets; `on_done` / `on_error`
-/ `on_progress` run on the GUI thread (queued signal). Database tasks run one at a time, in order, so
-writes never overlap and a read queued after a write sees it.
+/ `on_progress` run on the GUI thread (queued signal). The agent's database tasks (`run_db`) run one at a
+time, in order, so a read queued after a write sees it. Maintenance (`run_background`: rule passes,
+deadline scans) has its own single thread so a multi-second pass never delays a filter the agent typed;
+its rare writes wait for SQLite's lock (WAL, busy timeout) rather than overlapping.
 """
 
 from __future__ import annotations
@@ -108,6 +111,8 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._db_pool = QThreadPool(self)
         self._db_pool.setMaxThreadCount(1)
+        self._background_pool = QThreadPool(self)
+        self._background_pool.setMaxThreadCount(1)
         self._cpu_pool = QThreadPool.globalInstance()
         self._relays: set[_Relay] = set()
         self._closed = False
@@ -120,6 +125,14 @@ class TaskRunner(QObject):
         on_progress: Callable[[int, int, str], None] | None = None,
     ) -> TaskContext:
         return self._submit(self._db_pool, fn, on_done, on_error, on_progress)
+
+    def run_background(
+        self,
+        fn: Callable[[TaskContext], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> TaskContext:
+        return self._submit(self._background_pool, fn, on_done, on_error, None)
 
     def run_cpu(
         self,
@@ -164,7 +177,7 @@ class TaskRunner(QObject):
 
     def wait_idle(self, msecs: int = 30000) -> bool:
         """For shutdown and tests: block until queued work is done."""
-        return self._db_pool.waitForDone(msecs) and self._cpu_pool.waitForDone(msecs)
+        return all(pool.waitForDone(msecs) for pool in (self._db_pool, self._background_pool, self._cpu_pool))
 
 
 def _log_only(exc: BaseException) -> None:
