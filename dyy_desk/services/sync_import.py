@@ -1,0 +1,508 @@
+"""Import a bundle: decrypt, decode, validate, merge and apply — all or nothing.
+
+The file is read as a stream in one pass inside one transaction: every record is checked (shape,
+order, table checksums and counts, limits, required fields, enum values, parents present here or in
+the bundle, unique values) and merged chunk by chunk with `plan_merge`. Any refusal, or a cancel,
+rolls the transaction back, so the database is exactly as before; a preview runs the same pass and
+always rolls back. Timeline events (append-only) merge as a union by id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
+
+from dyy_desk.core.changes import Changes
+from dyy_desk.core.sync.errors import BundleError, Refusal
+from dyy_desk.core.sync.hlc import Hlc
+from dyy_desk.core.sync.manifest import (
+    Bundle,
+    Manifest,
+    clock_skew_warning,
+    manifest_from_json,
+    validate_bundle,
+)
+from dyy_desk.core.sync.merge import Conflict, Outcome, plan_merge
+from dyy_desk.core.sync.records import RecordKind, SyncRecord, record_from_json
+from dyy_desk.core.ticket_numbers import parse_ticket_number
+from dyy_desk.db.repos.tables import ticket_counters
+from dyy_desk.services.sync_export import CancelCheck, Progress, SyncCancelled, not_joined_error, stamp_all
+from dyy_desk.services.sync_registry import SCHEMA_VERSION, TableSpec, from_json, spec_for, specs, table_names
+from dyy_desk.services.sync_report import MAX_LISTED_CONFLICTS, ImportReport, TableReport
+from dyy_desk.services.sync_rows import chunks, encode_meta, load_local, row_from_record, write_meta
+from dyy_desk.services.sync_state import (
+    MachineState,
+    gaps_after,
+    load_state,
+    record_peer,
+    save_state,
+    sync_row,
+)
+from dyy_desk.services.sync_stream import STREAM_LIMITS, iter_lines, read_plaintext
+
+CHUNK = 1000
+_EMPTY_SHA = hashlib.sha256().hexdigest()
+
+
+def preview_import(
+    *,
+    engine: Engine,
+    machine_id: str,
+    key: bytes,
+    path: Path,
+    now: datetime,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> ImportReport:
+    """What importing would do; the database is left exactly as it was."""
+    return _run(engine, machine_id, key, path, now, write=False, progress=progress, cancel=cancel)
+
+
+def apply_import(
+    *,
+    engine: Engine,
+    machine_id: str,
+    key: bytes,
+    path: Path,
+    now: datetime,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+    on_tickets_changed: Callable[[], None] | None = None,
+) -> ImportReport:
+    """Import in one transaction. `on_tickets_changed` (e.g. `workspace.tickets.invalidate_queue`) is
+    called after the commit if tickets or their timelines changed; the report's `changes` says the same."""
+    report = _run(engine, machine_id, key, path, now, write=True, progress=progress, cancel=cancel)
+    if report.changes.tickets and on_tickets_changed is not None:
+        on_tickets_changed()
+    return report
+
+
+def _run(
+    engine: Engine,
+    machine_id: str,
+    key: bytes,
+    path: Path,
+    now: datetime,
+    *,
+    write: bool,
+    progress: Progress | None,
+    cancel: CancelCheck | None,
+) -> ImportReport:
+    plaintext = read_plaintext(path, key)
+    lines = iter_lines(plaintext)
+    manifest = _manifest(next(lines, None))
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            # One snapshot and the write lock from the start; pysqlite would otherwise begin only at
+            # the first write. Foreign keys are checked at commit: parents may come later in the file.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+            state = load_state(conn, machine_id)
+            if state.team_id is None:
+                raise not_joined_error()
+            _check_manifest(manifest, state.team_id)
+            stamp_all(conn, state, now)  # local edits get versions before they meet incoming ones
+            importer = _Importer(conn, state, manifest, write=write, progress=progress, cancel=cancel)
+            for number, line in enumerate(lines, start=1):
+                importer.feed(number, line)
+            importer.finish()
+            gaps = gaps_after(
+                conn, origin=manifest.origin, name=manifest.origin_name, sequence=manifest.sequence
+            )
+            if write:
+                importer.after_apply(now)
+                trans.commit()
+            else:
+                trans.rollback()
+        except BaseException:
+            if trans.is_active:
+                trans.rollback()
+            raise
+    return importer.report(applied=write, gaps=gaps, now=now)
+
+
+def _manifest(line: bytes | None) -> Manifest:
+    if line is None:
+        raise BundleError(Refusal.DAMAGED, "数据包不完整，可能还没有传完或在传输中被截断，请让对方重新发送。")
+    try:
+        return manifest_from_json(_loads(line))
+    except ValueError as exc:
+        raise BundleError(Refusal.MALFORMED, f"数据包清单格式不正确：{exc}") from None
+
+
+def _check_manifest(manifest: Manifest, team_id: str) -> None:
+    # format, schema and team checks of the core, without the per-table part (done while streaming)
+    validate_bundle(
+        Bundle(replace(manifest, tables={}), ()), team_id=team_id, max_schema_version=SCHEMA_VERSION
+    )
+    if len(manifest.tables) > STREAM_LIMITS.max_tables:
+        raise BundleError(
+            Refusal.TOO_LARGE,
+            f"数据包包含 {len(manifest.tables)} 张表，超过上限 {STREAM_LIMITS.max_tables}。",
+        )
+    for table in sorted(manifest.tables):
+        if table not in table_names():
+            raise BundleError(Refusal.MALFORMED, f"数据包包含本程序不认识的表“{table}”。", table=table)
+
+
+def _loads(line: bytes) -> object:
+    def reject(name: str) -> object:
+        raise ValueError(f"{name} is not allowed")
+
+    try:
+        return json.loads(line, parse_constant=reject)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"not JSON ({type(exc).__name__})") from None
+
+
+def _refuse(spec: TableSpec, record_id: str, reason: str) -> BundleError:
+    return BundleError(
+        Refusal.MALFORMED,
+        f"数据包中“{spec.label}”表的记录 {record_id} 不符合要求：{reason}，不能导入。",
+        table=spec.name,
+    )
+
+
+@dataclass
+class _TableRun:
+    spec: TableSpec
+    digest: Any = field(default_factory=hashlib.sha256)
+    count: int = 0
+    outcomes: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    written: int = 0
+
+
+class _Importer:
+    def __init__(
+        self,
+        conn: Connection,
+        state: MachineState,
+        manifest: Manifest,
+        *,
+        write: bool,
+        progress: Progress | None,
+        cancel: CancelCheck | None,
+    ) -> None:
+        self.conn, self.state, self.manifest, self.write = conn, state, manifest, write
+        self.progress, self.cancel = progress, cancel
+        self.total = sum(s.count for s in manifest.tables.values())
+        self.done = 0
+        self.last: tuple[str, str] | None = None
+        self.runs: dict[str, _TableRun] = {}
+        self.current: _TableRun | None = None
+        self.chunk: list[SyncRecord] = []
+        self.conflicts: list[Conflict] = []
+        self.conflict_count = 0
+        self.max_version = ""
+        parent_tables = {p for s in specs() for p in s.parents.values()}
+        self.bundle_ids: dict[str, set[str]] = {t: set() for t in parent_tables}
+        self.refs: dict[str, set[str]] = defaultdict(set)
+        self.unique_seen: dict[tuple[str, str], dict[object, str]] = defaultdict(dict)
+        self.ticket_days: dict[str, int] = {}
+
+    # --- streaming ---------------------------------------------------------------------------
+    def feed(self, number: int, line: bytes) -> None:
+        if len(line) > STREAM_LIMITS.max_record_bytes:
+            raise BundleError(
+                Refusal.TOO_LARGE,
+                f"数据包第 {number} 条记录有 {len(line)} 字节，"
+                f"超过单条上限 {STREAM_LIMITS.max_record_bytes} 字节。",
+            )
+        try:
+            record = record_from_json(_loads(line))
+        except ValueError as exc:
+            raise BundleError(Refusal.MALFORMED, f"数据包第 {number} 条记录格式不正确：{exc}") from None
+        key = record.key
+        if self.last is not None and key <= self.last:
+            raise BundleError(Refusal.MALFORMED, "数据包中的记录顺序不正确或有重复的记录，文件可能已被改动。")
+        self.last = key
+        if self.current is None or self.current.spec.name != record.table:
+            self._end_table()
+            spec = spec_for(record.table)
+            if spec is None:
+                raise BundleError(Refusal.MALFORMED, f"数据包包含本程序不认识的表“{record.table}”。")
+            if record.table not in self.manifest.tables:
+                raise BundleError(
+                    Refusal.CHECKSUM,
+                    f"数据包中“{record.table}”表未登记在清单中，文件可能已被改动。",
+                    table=record.table,
+                )
+            self.current = self.runs[record.table] = _TableRun(spec)
+        run = self.current
+        run.digest.update(line + b"\n")
+        run.count += 1
+        if run.count > STREAM_LIMITS.max_records_per_table:
+            raise BundleError(
+                Refusal.TOO_LARGE,
+                f"数据包中“{record.table}”表的记录超过上限 {STREAM_LIMITS.max_records_per_table} 条。",
+                table=record.table,
+            )
+        self._check(run.spec, record)
+        self.max_version = max(self.max_version, record.version)
+        self.chunk.append(record)
+        if len(self.chunk) >= CHUNK:
+            self._flush()
+
+    def _check(self, spec: TableSpec, record: SyncRecord) -> None:
+        if record.kind is not spec.kind:
+            raise _refuse(spec, record.id, f"记录类型应为 {spec.kind.value}")
+        known = {f.name for f in spec.fields}
+        for name, given in record.fields.items():
+            if name not in known:
+                raise _refuse(spec, record.id, f"有本程序不认识的字段“{name}”（请先升级 DYY Desk）")
+            if given.masked and name not in spec.personal:
+                raise _refuse(spec, record.id, f"字段“{name}”不能打码")
+        for f in spec.fields:
+            state = record.fields.get(f.name)
+            if state is None:
+                if not f.nullable and not f.has_default:
+                    raise _refuse(spec, record.id, f"缺少必填字段“{f.name}”")
+                continue
+            try:
+                value = from_json(f, state.value)
+            except ValueError as exc:
+                raise _refuse(spec, record.id, str(exc)) from None
+            allowed = spec.enums.get(f.name)
+            if allowed is not None and value not in allowed:
+                raise _refuse(spec, record.id, f"字段“{f.name}”的值“{value}”无效")
+            parent = spec.parents.get(f.name)
+            if parent is not None and value is not None:
+                self.refs[parent].add(str(value))
+            if f.name in spec.unique and not record.is_deleted:
+                seen = self.unique_seen[(spec.name, f.name)]
+                if seen.setdefault(value, record.id) != record.id:
+                    raise _refuse(spec, record.id, f"字段“{f.name}”的值“{value}”与数据包中另一条记录重复")
+        if spec.name in self.bundle_ids:
+            self.bundle_ids[spec.name].add(record.id)
+
+    def _end_table(self) -> None:
+        self._flush()
+        run = self.current
+        if run is None:
+            return
+        summary = self.manifest.tables[run.spec.name]
+        name = run.spec.name
+        if run.count != summary.count:
+            raise BundleError(
+                Refusal.CHECKSUM,
+                f"数据包中“{name}”表应有 {summary.count} 条记录，实际只有 {run.count} 条，文件可能已损坏。",
+                table=name,
+            )
+        if run.digest.hexdigest() != summary.sha256:
+            raise BundleError(
+                Refusal.CHECKSUM, f"数据包中“{name}”表的校验和不一致，文件可能已损坏或被改动。", table=name
+            )
+
+    def finish(self) -> None:
+        self._end_table()
+        self.current = None
+        for table, summary in self.manifest.tables.items():
+            if table not in self.runs and (summary.count != 0 or summary.sha256 != _EMPTY_SHA):
+                raise BundleError(
+                    Refusal.CHECKSUM,
+                    f"数据包中“{table}”表应有 {summary.count} 条记录，实际只有 0 条，文件可能已损坏。",
+                    table=table,
+                )
+        self._check_parents()
+
+    def _check_parents(self) -> None:
+        for parent, ids in self.refs.items():
+            spec = spec_for(parent)
+            assert spec is not None
+            missing = sorted(ids - self.bundle_ids.get(parent, set()))
+            for part in chunks(missing):
+                present = set(
+                    self.conn.execute(select(spec.table.c.id).where(spec.table.c.id.in_(part))).scalars()
+                )
+                absent = [i for i in part if i not in present]
+                if absent:
+                    raise BundleError(
+                        Refusal.MALFORMED,
+                        f"数据包引用了本机和数据包中都没有的{spec.label}（{absent[0]}"
+                        f"{' 等 ' + str(len(absent)) + ' 条' if len(absent) > 1 else ''}），"
+                        "请先导入对方更早的数据包或该品牌方的完整数据包。",
+                        table=parent,
+                    )
+
+    # --- merge and write ---------------------------------------------------------------------
+    def _flush(self) -> None:
+        if not self.chunk or self.current is None:
+            return
+        spec, records = self.current.spec, self.chunk
+        self.chunk = []
+        if spec.kind is RecordKind.APPEND_ONLY:
+            self._append(spec, records)
+        else:
+            self._merge(spec, records)
+        self.done += len(records)
+        if self.cancel is not None and self.cancel():
+            raise SyncCancelled()
+        if self.progress is not None:
+            self.progress(self.done, self.total, f"正在{'导入' if self.write else '检查'}{spec.label}")
+
+    def _append(self, spec: TableSpec, records: list[SyncRecord]) -> None:
+        t = spec.table
+        ids = [r.id for r in records]
+        existing = set(self.conn.execute(select(t.c.id).where(t.c.id.in_(ids))).scalars())
+        run = self.runs[spec.name]
+        new = [r for r in records if r.id not in existing]
+        run.outcomes[Outcome.NEW] += len(new)
+        run.outcomes[Outcome.UNCHANGED] += len(records) - len(new)
+        if self.write and new:
+            fields = spec.fields
+            rows = []
+            for r in new:
+                values: dict[str, Any] = {"id": r.id}
+                for f in fields:
+                    if f.name in r.fields:
+                        values[f.name] = from_json(f, r.fields[f.name].value)
+                rows.append(values)
+            _insert(self.conn, t, rows)
+            run.written += len(new)
+
+    def _merge(self, spec: TableSpec, records: list[SyncRecord]) -> None:
+        local = load_local(self.conn, spec, [r.id for r in records])
+        plan = plan_merge({(spec.name, i): r for i, r in local.items()}, records)
+        run = self.runs[spec.name]
+        for outcome in plan.outcomes.values():
+            run.outcomes[outcome] += 1
+        self.conflict_count += len(plan.conflicts)
+        room = MAX_LISTED_CONFLICTS - len(self.conflicts)
+        if room > 0:
+            self.conflicts.extend(plan.conflicts[:room])
+        rows = [(merged, *row_from_record(spec, merged)) for merged in plan.writes]
+        self._check_unique(spec, [(m.id, values) for m, values, _, _ in rows])
+        if spec.name == "ticket":
+            for _, values, _, _ in rows:
+                parsed = parse_ticket_number(str(values.get("number", "")))
+                if parsed and parsed[1] > self.ticket_days.get(parsed[0], 0):
+                    self.ticket_days[parsed[0]] = parsed[1]
+        if not self.write or not rows:
+            return
+        t = spec.table
+        new_rows = [(m, v, meta, h) for m, v, meta, h in rows if m.id not in local]
+        old_rows = [(m, v, meta, h) for m, v, meta, h in rows if m.id in local]
+        if new_rows:
+            _insert(self.conn, t, [{"id": m.id, **v} for m, v, _, _ in new_rows])
+            self.conn.execute(
+                insert(sync_row),
+                [
+                    {
+                        "table_name": spec.name,
+                        "id": m.id,
+                        "row_hash": h,
+                        "meta": encode_meta(meta),
+                        "local_seq": 0,
+                    }
+                    for m, _, meta, h in new_rows
+                ],
+            )
+        if old_rows:
+            by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+            for m, v, _, _ in old_rows:
+                by_keys[tuple(sorted(v))].append({"_id": m.id, **v})
+            for keys, batch in by_keys.items():
+                stmt = update(t).where(t.c.id == bindparam("_id")).values({k: bindparam(k) for k in keys})
+                self.conn.execute(stmt, batch)
+            write_meta(
+                self.conn, [(spec.name, m.id, h, encode_meta(meta), None) for m, _, meta, h in old_rows]
+            )
+        run.written += len(rows)
+
+    def _check_unique(self, spec: TableSpec, rows: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        t = spec.table
+        for name in spec.unique:
+            wanted = {v[name]: rid for rid, v in rows if v.get(name) is not None}
+            if not wanted:
+                continue
+            column = t.c[name]
+            clash = self.conn.execute(
+                select(t.c.id, column).where(
+                    and_(column.in_(list(wanted)), t.c.id.not_in(list(wanted.values())))
+                )
+            ).first()
+            if clash is not None and wanted.get(clash[1]) not in (None, clash[0]):
+                raise _refuse(
+                    spec,
+                    wanted[clash[1]],
+                    f"{spec.label}的“{name}”为“{clash[1]}”，与本机已有的另一条记录重复（两台电脑各自新建了同名或同号的记录）",
+                )
+
+    # --- after the pass ----------------------------------------------------------------------
+    def after_apply(self, now: datetime) -> None:
+        for day, last in self.ticket_days.items():
+            current = self.conn.execute(
+                select(ticket_counters.c.last).where(ticket_counters.c.day == day)
+            ).scalar()
+            if current is None:
+                self.conn.execute(insert(ticket_counters).values(day=day, last=last))
+            elif current < last:
+                self.conn.execute(
+                    update(ticket_counters).where(ticket_counters.c.day == day).values(last=last)
+                )
+        if self.max_version:
+            self.state.clock.receive(Hlc.parse(self.max_version), now)
+        m = self.manifest
+        record_peer(self.conn, origin=m.origin, name=m.origin_name, sequence=m.sequence, now=now)
+        save_state(self.conn, self.state, last_import_at=now.isoformat())
+
+    def report(self, *, applied: bool, gaps: list[str], now: datetime) -> ImportReport:
+        m = self.manifest
+        tables = []
+        touched = Changes()
+        for name, run in self.runs.items():
+            o = run.outcomes
+            tables.append(
+                TableReport(
+                    name,
+                    run.spec.label or name,
+                    o[Outcome.NEW],
+                    o[Outcome.CHANGED],
+                    o[Outcome.CONFLICTING],
+                    o[Outcome.UNCHANGED],
+                )
+            )
+            if applied and run.written:
+                touched = touched | _changes_for(run.spec.area)
+        warnings = []
+        skew = clock_skew_warning(m, now)
+        if skew:
+            warnings.append(skew)
+        if m.origin == self.state.origin:
+            warnings.append("这是本机自己导出的数据包。")
+        return ImportReport(
+            applied=applied,
+            origin=m.origin,
+            origin_name=m.origin_name,
+            sequence=m.sequence,
+            scope=m.scope.encode(),
+            masked=m.scope.masked,
+            tables=tuple(tables),
+            conflicts=tuple(self.conflicts),
+            conflict_count=self.conflict_count,
+            gaps=tuple(gaps),
+            warnings=tuple(warnings),
+            changes=touched,
+        )
+
+
+def _changes_for(area: str) -> Changes:
+    flags: dict[str, bool] = {area: True}
+    return Changes(**flags)  # type: ignore[arg-type]
+
+
+def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(sorted(row))].append(row)
+    for batch in groups.values():
+        conn.execute(insert(table), batch)
