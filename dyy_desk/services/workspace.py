@@ -17,6 +17,7 @@ from dyy_desk.db.repos.tables import app_meta, users
 from dyy_desk.db.repos.tables import tickets as ticket_table
 from dyy_desk.infra.instance_lock import InstanceLock
 from dyy_desk.infra.paths import DataPaths, read_resource_text
+from dyy_desk.infra.secrets import TeamKeyStore
 from dyy_desk.services.demo_seed import seed_demo, seed_demo_checklists
 from dyy_desk.services.directory import DirectoryService
 from dyy_desk.services.errors import ServiceError
@@ -24,6 +25,7 @@ from dyy_desk.services.escalation_service import EscalationService
 from dyy_desk.services.library_service import LibraryService, seed_demo_library
 from dyy_desk.services.qa_service import QAService
 from dyy_desk.services.sop_service import SopService
+from dyy_desk.services.sync_team import SyncService
 from dyy_desk.services.tickets import TicketService
 
 _log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class Workspace:
     escalations: EscalationService
     sop: SopService
     library: LibraryService
+    sync: SyncService
     _lock: InstanceLock | None
 
     def close(self) -> None:
@@ -107,6 +110,7 @@ def _compose(
         ),
         sop=sop,
         library=LibraryService(engine=engine, clock=clock, origin=origin, cache_dir=paths.cache_dir),
+        sync=SyncService(engine=engine, clock=clock, machine_id=origin, keys=TeamKeyStore(paths.config_dir)),
         _lock=lock,
     )
 
