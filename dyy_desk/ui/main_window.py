@@ -49,6 +49,7 @@ NAV_AREAS: list[tuple[str, str]] = [
 ]
 TICK_MS = 1000
 DUE_COUNT_REFRESH_MS = 30_000
+MAINTENANCE_DELAY_MS = 2_000
 
 
 class MainWindow(QMainWindow):
@@ -260,9 +261,13 @@ class MainWindow(QMainWindow):
         self.refresh_due_counts()
         if not self._first_load_done:
             self._first_load_done = True
-            self.escalation_watch.start()  # queued behind the queue's own loading
-            self.notifier.start()  # deadlines that passed while the app was closed are flagged now
+            # Maintenance waits a moment: the agent's first clicks get the CPU, not a rule pass.
+            QTimer.singleShot(MAINTENANCE_DELAY_MS, self._start_maintenance)
             self.ready.emit()
+
+    def _start_maintenance(self) -> None:
+        self.escalation_watch.start()
+        self.notifier.start()  # deadlines that passed while the app was closed are flagged now
 
     def _reveal_ticket(self, ticket_id: object) -> None:
         """Another area (an escalation's evidence, a QA sample) asked for a ticket: show the queue."""

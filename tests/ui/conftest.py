@@ -21,7 +21,8 @@ def window(qtbot: Any, demo_workspace: Any) -> Iterator[Any]:
     with qtbot.waitSignal(main.ready, timeout=10_000):
         main.resize(1366, 768)
         main.show()
-    settle(main)  # the first rule pass and deadline scan run in the background after `ready`
+    main._start_maintenance()  # normally 2 s after `ready`; tests start from a settled window
+    settle(main)
     yield main
     main.runner.wait_idle()
 

@@ -5,7 +5,7 @@ Plain SQL that SQLite and PostgreSQL both run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -22,10 +22,11 @@ FROM ticket WHERE NOT deleted"""
 _TEXT_SQL = "SELECT id, number, subject, order_no, tags, product, customer_id FROM ticket WHERE NOT deleted"
 
 
-def _select(conn: Connection, sql: str, ids: Sequence[str] | None) -> list[Any]:
-    """Raw driver SQL on purpose: at 100k rows the Core result machinery costs more than SQLite."""
+def _select(conn: Connection, sql: str, ids: Sequence[str] | None) -> Iterable[Any]:
+    """Raw driver SQL on purpose: at 100k rows the Core result machinery costs more than SQLite.
+    A full load streams the cursor so raw rows and built entries never all sit in memory at once."""
     if ids is None:
-        return list(conn.exec_driver_sql(sql).fetchall())
+        return conn.exec_driver_sql(sql)
     rows: list[Any] = []
     for start in range(0, len(ids), 500):
         chunk = tuple(ids[start : start + 500])
