@@ -112,6 +112,18 @@ def upgrade_database(engine: Engine, db_path: Path, *, backup_dir: Path, now: da
 
     from alembic import command
 
-    with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), "heads")
+    with engine.connect() as connection:
+        # Batch mode rebuilds tables that others reference; SQLite only lets that happen with foreign
+        # keys off, and the pragma only takes effect outside a transaction. Checked before commit.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()  # close SQLAlchemy's autobegun (empty) transaction
+        try:
+            with connection.begin():
+                command.upgrade(_alembic_config(connection), "heads")
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left {len(broken)} broken references, e.g. {broken[0]}")
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
     return MigrationResult(previous, heads, backup)

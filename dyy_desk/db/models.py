@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dyy_desk.db.types import UTCDateTime
@@ -73,10 +74,14 @@ class TicketCounter(SQLModel, table=True):
 
 
 class Ticket(SyncColumns, table=True):
+    """Numbers are counted per machine and day, so they are unique per origin machine, not globally:
+    two agents offline on the same day both make T20261123-0001, and both tickets must sync."""
+
     __tablename__ = "ticket"
+    __table_args__ = (UniqueConstraint("origin", "number", name="uq_ticket_origin_number"),)
 
     id: str = Field(primary_key=True, max_length=36)
-    number: str = Field(max_length=24, unique=True)
+    number: str = Field(max_length=24, index=True)
     client_id: str = Field(foreign_key="client.id", index=True, max_length=36)
     shop_id: str = Field(foreign_key="shop.id", index=True, max_length=36)
     customer_id: str | None = Field(default=None, foreign_key="customer.id", index=True, max_length=36)
