@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,10 @@ class Settings:
     compact_window: bool = False
     window_geometry: str = ""  # Qt's saveGeometry(), base64
     splitter_state: str = ""  # queue | detail splitter, Qt's saveState(), base64
+    sync_folder: str = ""  # 同步文件夹; empty = no folder sync
+    sync_interval_minutes: int = 10
+    sync_applied: dict[str, str] = field(default_factory=dict)  # imported bundle file → "size:mtime_ns"
+    team_key_unprotected_file: bool = False  # explicit opt-in: team key in team-keys-NOT-PROTECTED.json
 
 
 def load_settings(config_dir: Path) -> Settings:

@@ -34,6 +34,7 @@ from dyy_desk.ui.panels.qa_panel import QAPanel
 from dyy_desk.ui.panels.queue_panel import QueuePanel
 from dyy_desk.ui.panels.ticket_detail_panel import TicketDetailPanel
 from dyy_desk.ui.signals import AppSignals
+from dyy_desk.ui.sync_controller import SyncController
 from dyy_desk.ui.tasks import TaskRunner
 from dyy_desk.ui.widgets.header_bar import HeaderBar
 from dyy_desk.ui.widgets.navigation import NavigationList
@@ -125,6 +126,19 @@ class MainWindow(QMainWindow):
         self.nav.area_changed.connect(self.areas.setCurrentIndex)
         self.header = HeaderBar()
         self.header.user_chosen.connect(self.set_user)
+        self.sync_controller = SyncController(
+            sync=workspace.sync,
+            tickets=workspace.tickets,
+            escalations=workspace.escalations,
+            runner=self.runner,
+            signals=self.signals,
+            settings=settings,
+            parent=self,
+            clock_now=clock_now,
+            directory=workspace.directory,
+            save_settings=lambda s: save_settings(workspace.paths.config_dir, s),
+        )
+        self.sync_controller.status_changed.connect(self.header.set_sync_text)
 
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -189,6 +203,7 @@ class MainWindow(QMainWindow):
             "quit": self.close,
         }
         menus = {"工单": self.menuBar().addMenu("工单(&T)"), "视图": self.menuBar().addMenu("视图(&V)")}
+        self.menuBar().addMenu("同步(&S)").addActions(self.sync_controller.actions())
         help_menu = self.menuBar().addMenu("帮助(&H)")
         menus["通用"] = help_menu
         for spec in ACTIONS:
@@ -268,6 +283,7 @@ class MainWindow(QMainWindow):
     def _start_maintenance(self) -> None:
         self.escalation_watch.start()
         self.notifier.start()  # deadlines that passed while the app was closed are flagged now
+        self.sync_controller.start()
 
     def _reveal_ticket(self, ticket_id: object) -> None:
         """Another area (an escalation's evidence, a QA sample) asked for a ticket: show the queue."""
@@ -359,6 +375,7 @@ class MainWindow(QMainWindow):
         self._due_refresh.stop()
         self.escalation_watch.stop()
         self.notifier.stop()
+        self.sync_controller.flush_on_exit()
         self.runner.shutdown()
         super().closeEvent(event)
 
