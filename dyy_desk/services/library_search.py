@@ -11,15 +11,17 @@ search resources) are analysed again.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, String, cast, delete, insert, select
 
 from dyy_desk.core.search import AnalysedDoc, DocKind, SearchDoc, SearchEngine, load_search_resources
 from dyy_desk.infra.paths import read_resource_text
@@ -35,6 +37,8 @@ from dyy_desk.services.library_store import (
 from dyy_desk.services.library_views import Cancelled, LibraryHit, LoadStats, Progress
 
 _BATCH = 200
+_SNAPSHOT_FILE = "library_search.snapshot"
+_log = logging.getLogger(__name__)
 _SNIPPET = 80
 _SPACES = re.compile(r"\s+")
 
@@ -69,6 +73,8 @@ class LibrarySearch:
         make_engine: Callable[[], SearchEngine] | None = None,
     ) -> None:
         self._db = engine
+        self._cache_dir = cache_dir
+        self._saver: threading.Thread | None = None
         self._make_engine = make_engine or (lambda: default_search_engine(cache_dir))
         self._engine: SearchEngine | None = None
         self._engine_lock = threading.Lock()
@@ -92,21 +98,34 @@ class LibrarySearch:
             return self._engine
 
     def load(self, *, progress: Progress | None = None, cancel: Cancelled | None = None) -> LoadStats:
-        """Warm up, index every live entry from the cache, analyse (and cache) what is missing or stale.
-        Cancelling stops between batches; what was analysed so far stays cached."""
+        """Index every live entry: from the index snapshot in the cache folder when there is one (then
+        only entries changed since it was taken are indexed again), else from the analysis cache;
+        analyse (and cache) what is missing or stale. pypinyin and jieba load in a background thread
+        meanwhile: queries do not need jieba once a snapshot has restored the library's vocabulary.
+        Cancelling stops between batches; what was analysed so far stays cached. When the index
+        differs from the snapshot a new one is written in the background (`flush()` waits for it)."""
         started = time.perf_counter()
         engine = self.search_engine()
-        engine.warm_up()
-        engine.search(
-            "退款到账", limit=1
-        )  # loads the query path's lazy imports (pinyin) now, not on a keystroke
+        engine.start_warm_up()
         with self._db.connect() as conn:
-            faq_rows = conn.execute(select(faq_t).where(faq_t.c.deleted.is_(False))).mappings().all()
-            script_rows = conn.execute(select(script_t).where(script_t.c.deleted.is_(False))).mappings().all()
-            cached = {r.doc_id: r for r in conn.execute(select(cache_t))}
+            stamps = _stamps(conn)
             self._clients = client_names(conn)
+        restored = self._restore(engine)
+        if restored is not None:
+            snap_stamps, snap_shown = restored
+            # Unchanged entries are in the restored index already; drop the ones deleted since.
+            engine.remove([doc_id for doc_id in snap_stamps if doc_id not in stamps])
+            todo = [doc_id for doc_id, stamp in stamps.items() if snap_stamps.get(doc_id) != stamp]
+            changed = set(todo)
+            kept = {k: _Shown(*v) for k, v in snap_shown.items() if k in stamps and k not in changed}
+        else:
+            engine.remove(doc_id for doc_id in list(self._shown) if doc_id not in stamps)
+            todo = list(stamps)
+            kept = {}
+        faq_rows, script_rows = self._rows(todo if restored is not None else None)
         docs = [faq_doc(r) for r in faq_rows] + [script_doc(r) for r in script_rows]
         shown = {**_shown(faq_rows, "faq"), **_shown(script_rows, "script")}
+        cached = self._cached(todo if restored is not None else None)
         version = engine.analysis_version
         good: list[AnalysedDoc] = []
         missing: list[SearchDoc] = []
@@ -121,15 +140,15 @@ class LibrarySearch:
                 good.append(adoc)
             else:
                 missing.append(doc)
-        live = {doc.doc_id for doc in docs}
-        gone = [doc_id for doc_id in cached if doc_id not in live]
-        engine.remove(doc_id for doc_id in list(self._shown) if doc_id not in live)
+        gone = [doc_id for doc_id in cached if doc_id not in stamps] if restored is None else []
         good_ids = {a.doc.doc_id for a in good}
-        self._shown = {k: v for k, v in shown.items() if k in good_ids}
+        self._shown = kept | {k: v for k, v in shown.items() if k in good_ids}
         engine.add_analysed(good)
         total = len(missing)
+        complete = True
         for start in range(0, total, _BATCH):
             if cancel is not None and cancel():
+                complete = False
                 break
             if progress is not None:
                 progress(start, total, "正在建立知识库索引")
@@ -142,7 +161,91 @@ class LibrarySearch:
         if progress is not None:
             progress(total, total, "知识库索引已就绪")
         self._loaded.set()
-        return LoadStats(len(docs), len(good), total, time.perf_counter() - started)
+        if complete and (restored is None or todo or len(restored[0]) != len(stamps)):
+            self._save_snapshot_later(engine, stamps)
+        from_cache = len(stamps) - len(todo) + len(good)
+        return LoadStats(len(stamps), from_cache, total, time.perf_counter() - started)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until a snapshot being written in the background is on disk (tests, benchmarks, exit)."""
+        saver = self._saver
+        if saver is not None:
+            saver.join(timeout)
+
+    def _snapshot_path(self) -> Path | None:
+        return self._cache_dir / _SNAPSHOT_FILE if self._cache_dir is not None else None
+
+    def _restore(self, engine: SearchEngine) -> tuple[dict[str, str], dict[str, tuple[Any, ...]]] | None:
+        """(stamps, display data) of the entries in the restored snapshot, or None."""
+        path = self._snapshot_path()
+        if path is None:
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        ok, meta = engine.restore(data)
+        if not ok or not isinstance(meta, tuple) or len(meta) != 2:
+            return None
+        return meta[0], meta[1]
+
+    def _save_snapshot_later(self, engine: SearchEngine, stamps: dict[str, str]) -> None:
+        path = self._snapshot_path()
+        if path is None:
+            return
+
+        shown = {k: astuple(v) for k, v in self._shown.items()}
+
+        def save() -> None:
+            try:
+                data = engine.snapshot((stamps, shown))
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(data)
+                tmp.replace(path)
+            except OSError:
+                _log.warning("could not write the search index snapshot %s", path, exc_info=True)
+
+        self.flush()
+        self._saver = threading.Thread(target=save, name="search-snapshot", daemon=True)
+        self._saver.start()
+
+    def _rows(self, doc_ids: list[str] | None) -> tuple[list[Any], list[Any]]:
+        """Live FAQ and script rows: all of them (None) or those of `doc_ids`."""
+        with self._db.connect() as conn:
+            if doc_ids is None:
+                faq = conn.execute(select(faq_t).where(faq_t.c.deleted.is_(False))).mappings().all()
+                scripts = conn.execute(select(script_t).where(script_t.c.deleted.is_(False))).mappings().all()
+                return list(faq), list(scripts)
+            faq_rows: list[Any] = []
+            script_rows: list[Any] = []
+            for start in range(0, len(doc_ids), 500):
+                part = doc_ids[start : start + 500]
+                faq_rows += (
+                    conn.execute(select(faq_t).where(faq_t.c.id.in_(part), faq_t.c.deleted.is_(False)))
+                    .mappings()
+                    .all()
+                )
+                script_rows += (
+                    conn.execute(
+                        select(script_t).where(script_t.c.id.in_(part), script_t.c.deleted.is_(False))
+                    )
+                    .mappings()
+                    .all()
+                )
+            return faq_rows, script_rows
+
+    def _cached(self, doc_ids: list[str] | None) -> dict[str, Any]:
+        """Analysis cache rows by doc_id: all of them (None) or those of `doc_ids`."""
+        with self._db.connect() as conn:
+            if doc_ids is None:
+                return {r.doc_id: r for r in conn.execute(select(cache_t))}
+            found: dict[str, Any] = {}
+            for start in range(0, len(doc_ids), 500):
+                part = doc_ids[start : start + 500]
+                found.update(
+                    (r.doc_id, r) for r in conn.execute(select(cache_t).where(cache_t.c.doc_id.in_(part)))
+                )
+            return found
 
     def refresh(self, doc_ids: Iterable[str]) -> None:
         """Bring these entries up to date after an edit or import (deleted ones leave the index).
@@ -246,6 +349,23 @@ class LibrarySearch:
         with self._db.begin() as conn:
             conn.execute(delete(cache_t).where(cache_t.c.doc_id.in_(ids)))
             conn.execute(insert(cache_t), values)
+
+
+def _stamps(conn: Connection) -> dict[str, str]:
+    """doc_id → last change time (as stored) and a checksum of everything the index and the result
+    list show, for every live entry: what tells a snapshot's entries current without building them."""
+    found: dict[str, str] = {}
+    for table, columns in (
+        (faq_t, ("external_id", "client_id", "question", "similar_questions", "answer", "tags", "platforms")),
+        (script_t, ("external_id", "client_id", "title", "body", "group_name", "shortcut", "platforms")),
+    ):
+        stamp = cast(table.c.updated_at, String)
+        for row in conn.execute(
+            select(table.c.id, stamp, *(table.c[c] for c in columns)).where(table.c.deleted.is_(False))
+        ):
+            text = "\x1f".join("\x00" if v is None else v for v in row[2:])
+            found[row[0]] = f"{row[1]}:{zlib.crc32(text.encode('utf-8')):08x}"
+    return found
 
 
 def _shown(rows: Iterable[Mapping[Any, Any]], kind: DocKind) -> dict[str, _Shown]:

@@ -76,6 +76,31 @@ class AnalysedDoc:
             "version": self.version,
         }
 
+    def to_compact(self) -> tuple[Any, ...]:
+        """Nested tuples of str/None only (marshal-able, smaller and faster than `to_json`)."""
+        d = self.doc
+        doc = (d.doc_id, d.kind, d.title, d.alternates, d.body, d.tags, d.client_id, d.shortcut, d.platforms)
+        texts = tuple((t.text, t.pinyin, t.terms, t.content, t.content_py) for t in (self.title, self.tags))
+        alts = tuple((t.text, t.pinyin, t.terms, t.content, t.content_py) for t in self.alternates)
+        return (doc, texts, alts, self.body_terms, self.shortcut_terms, self.version)
+
+    @staticmethod
+    def from_compact(data: tuple[Any, ...]) -> AnalysedDoc:
+        (doc_id, kind, title, alternates, body, tags, client_id, shortcut, platforms), texts, alts = data[:3]
+        doc = SearchDoc(
+            doc_id, kind, title, tuple(alternates), body, tuple(tags), client_id, shortcut, tuple(platforms)
+        )
+        title_t, tags_t = (AnalysedText(*t) for t in texts)
+        return AnalysedDoc(
+            doc,
+            title_t,
+            tuple(AnalysedText(*t) for t in alts),
+            tags_t,
+            tuple(data[3]),
+            tuple(data[4]),
+            data[5],
+        )
+
     @staticmethod
     def from_json(data: dict[str, Any]) -> AnalysedDoc:
         def text(v: list[Any]) -> AnalysedText:

@@ -7,17 +7,23 @@ index. Analysis (jieba, pypinyin) runs outside the lock.
 
 from __future__ import annotations
 
+import marshal
+import sys
 import threading
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from dyy_desk.core.search.analyse import ANALYSIS_VERSION, AnalysedDoc, analyse
-from dyy_desk.core.search.index import InvertedIndex
+from dyy_desk.core.search.index import InvertedIndex, encode_snapshot
 from dyy_desk.core.search.model import SearchDoc, SearchHit
+from dyy_desk.core.search.pinyin import install_pinyin_table, pinyin_table
+from dyy_desk.core.search.pinyin import warm_up as warm_up_pinyin
 from dyy_desk.core.search.query import plan_query, retrieval_terms
 from dyy_desk.core.search.rank import NO_MATCH_THRESHOLD, Scorer, boost
 from dyy_desk.core.search.resources import SearchResources
 from dyy_desk.core.search.tokenize import Segmenter
 
+WARM_UP_DELAY = 1.5  # seconds `start_warm_up` waits for the first search before loading
 _MIN_CANDIDATES = 60
 _COMMON_FRACTION = 0.02  # a term in more than 2 % of entries (and 200) is "common" for retrieval
 
@@ -30,6 +36,7 @@ class SearchEngine:
         self._segmenter = Segmenter(resources, cache_dir=jieba_cache_dir)
         self._index = InvertedIndex()
         self._lock = threading.Lock()
+        self._answered = threading.Event()  # set once a search has been answered
 
     @property
     def analysis_version(self) -> str:
@@ -37,20 +44,71 @@ class SearchEngine:
         return f"{ANALYSIS_VERSION}:{self._resources.fingerprint}"
 
     def warm_up(self) -> None:
-        """Load jieba and the dictionaries (≈1 s). Call from a worker thread at start-up."""
+        """Load pypinyin, jieba and the dictionaries (≈1.5 s). Call from a worker thread at start-up."""
+        warm_up_pinyin()
         self._segmenter.warm_up()
         self._segmenter.cut("退货退款")
 
+    def start_warm_up(self, idle_delay: float = WARM_UP_DELAY) -> threading.Thread:
+        """`warm_up` in a daemon thread. Once a snapshot is restored queries need neither pypinyin nor
+        jieba, so the thread first waits for the first search to be answered (at most `idle_delay`
+        seconds): in one process the threads share the GIL and loading would only slow that search
+        down. Without a snapshot whoever needs jieba first loads it; the lock makes that happen once."""
+
+        def run() -> None:
+            self._answered.wait(idle_delay)
+            self.warm_up()
+
+        thread = threading.Thread(target=run, name="search-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    @property
+    def ready(self) -> bool:
+        """True once jieba is loaded: until then queries use the restored vocabulary, if any."""
+        return self._segmenter.ready
+
+    def _snapshot_key(self) -> str:
+        return f"{self.analysis_version}:py{sys.version_info[0]}.{sys.version_info[1]}:m{marshal.version}"
+
+    def snapshot(self, meta: Any = None) -> bytes:
+        """The whole index, plus the library vocabulary for segmenting queries before jieba is loaded,
+        as bytes for `restore`. `meta` (plain data: str, int, tuples, dicts…) is kept alongside, e.g.
+        what the caller needs to tell which entries changed since. Loads jieba if it is not loaded."""
+        with self._lock:
+            words = self._index.words()
+            state = self._index.snapshot_state()
+        data = encode_snapshot(state)
+        freq, total = self._segmenter.vocabulary(words)
+        table, syllables = pinyin_table(w for w in words | self._segmenter.resource_words() if len(w) > 1)
+        return marshal.dumps((self._snapshot_key(), meta, freq, total, table, syllables, data))
+
+    def restore(self, data: bytes) -> tuple[bool, Any]:
+        """Replace the index with a `snapshot`. (True, meta) when accepted; (False, None) when the bytes
+        are damaged or were made by other code, resources or Python (the caller rebuilds)."""
+        try:
+            key, meta, freq, total, table, syllables, index_data = marshal.loads(data)
+            if key != self._snapshot_key():
+                return False, None
+            index = InvertedIndex.from_snapshot(index_data)
+        except (EOFError, ValueError, TypeError):
+            return False, None
+        self._segmenter.install_vocabulary(freq, total)
+        install_pinyin_table(table, syllables)
+        with self._lock:
+            self._index = index
+        return True, meta
+
     def analyse(self, doc: SearchDoc) -> AnalysedDoc:
         """Analyse without indexing, e.g. to store the result next to the entry in the database."""
+        warm_up_pinyin()  # analyses are cached: they must use pypinyin itself, never the start-up table
         return analyse(self._segmenter, doc, self._resources.fingerprint)
 
     def add_or_update(self, docs: Iterable[SearchDoc]) -> list[AnalysedDoc]:
         """Index entries (replacing same doc_id); returns their analyses for the caller to cache."""
         analysed = [self.analyse(doc) for doc in docs]
         with self._lock:
-            for adoc in analysed:
-                self._index.add(adoc)
+            self._index.add_many(analysed)
         return analysed
 
     def add_analysed(self, analysed: Iterable[AnalysedDoc]) -> list[str]:
@@ -65,8 +123,7 @@ class SearchEngine:
             else:
                 fresh.append(adoc)
         with self._lock:
-            for adoc in fresh:
-                self._index.add(adoc)
+            self._index.add_many(fresh)
         return stale
 
     def remove(self, doc_ids: Iterable[str]) -> int:
@@ -92,7 +149,8 @@ class SearchEngine:
         `usage` maps doc_id → how often this agent used the entry."""
         if limit <= 0 or not query.strip():
             return []
-        self._segmenter.warm_up()
+        if not self._segmenter.ready and not self._segmenter.has_vocabulary:
+            self._segmenter.warm_up()  # load jieba before taking the lock, not while holding it
         with self._lock:
             index = self._index
             plan = plan_query(self._segmenter, index, query)
@@ -118,4 +176,5 @@ class SearchEngine:
                         adoc.doc.doc_id, adoc.doc.kind, round(value, 4), scorer.matched_terms(slot, phrasing)
                     )
                 )
-            return hits
+        self._answered.set()
+        return hits

@@ -11,12 +11,15 @@ Not thread-safe on its own: `SearchEngine` serialises writers and readers.
 from __future__ import annotations
 
 import heapq
+import marshal
 import math
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import Any
 
 from dyy_desk.core.search.analyse import AnalysedDoc, char_bigrams, char_set
 
@@ -88,10 +91,16 @@ def doc_chars(adoc: AnalysedDoc) -> set[str]:
     return found
 
 
+_SNAPSHOT_FORMAT = 1
+_FLUSH_DOCS = 20_000  # bound the memory a bulk add holds before appending to the postings
+
+
 class InvertedIndex:
     def __init__(self) -> None:
         self._postings: dict[str, array[int]] = {}
-        self._docs: list[AnalysedDoc | None] = []
+        # An entry restored from a snapshot stays a compressed blob until a query first needs it.
+        self._docs: list[AnalysedDoc | bytes | None] = []
+        self._clients: list[str | None] = []  # per slot, so the client filter never decodes a blob
         self._features: dict[int, DocFeatures] = {}
         self._slot_of: dict[str, int] = {}
         self._char_df: dict[str, int] = {}
@@ -105,34 +114,66 @@ class InvertedIndex:
 
     def add(self, adoc: AnalysedDoc) -> None:
         """Add an entry, replacing any entry with the same doc_id."""
-        self.remove([adoc.doc.doc_id])
-        slot = len(self._docs)
-        self._docs.append(adoc)
-        self._slot_of[adoc.doc.doc_id] = slot
+        self.add_many((adoc,))
+
+    def add_many(self, adocs: Iterable[AnalysedDoc]) -> None:
+        """Add entries in bulk (replacing same doc_ids): the postings of the batch are gathered per
+        term first and appended once per term, instead of one array append per (entry, term)."""
         char_df = self._char_df
-        for ch in doc_chars(adoc):
-            char_df[ch] = char_df.get(ch, 0) + 1
+        docs = self._docs
+        pending: dict[str, list[int]] = {}
+        slot_count = 0
+        for adoc in adocs:
+            doc_id = adoc.doc.doc_id
+            if doc_id in self._slot_of:
+                if pending:
+                    self._flush(pending)
+                    pending = {}
+                self.remove([doc_id])  # may compact: take the containers afresh
+                char_df, docs = self._char_df, self._docs
+            elif slot_count >= _FLUSH_DOCS:
+                self._flush(pending)
+                pending = {}
+                slot_count = 0
+            slot_count += 1
+            slot = len(docs)
+            docs.append(adoc)
+            self._clients.append(adoc.doc.client_id)
+            self._slot_of[doc_id] = slot
+            for ch in doc_chars(adoc):
+                char_df[ch] = char_df.get(ch, 0) + 1
+            base = slot << 8
+            for term, impact in entry_impacts(adoc).items():
+                q = int(impact * _QUANT + 0.5)
+                packed = base | (255 if q > 255 else q or 1)
+                found = pending.get(term)
+                if found is None:
+                    pending[term] = [packed]
+                else:
+                    found.append(packed)
+        if pending:
+            self._flush(pending)
+
+    def _flush(self, pending: dict[str, list[int]]) -> None:
         postings = self._postings
-        base = slot << 8
-        for term, impact in entry_impacts(adoc).items():
-            q = int(impact * _QUANT + 0.5)
-            packed = base | (255 if q > 255 else q or 1)
+        for term, packed in pending.items():
             plist = postings.get(term)
             if plist is None:
-                postings[term] = array("q", (packed,))
+                postings[term] = array("q", packed)
             else:
-                plist.append(packed)
+                plist.extend(packed)
 
     def remove(self, doc_ids: Iterable[str]) -> int:
         removed = 0
         for doc_id in doc_ids:
             slot = self._slot_of.pop(doc_id, None)
             if slot is not None:
-                old = self._docs[slot]
+                old = self.doc(slot)
                 if old is not None:
                     for ch in doc_chars(old):
                         self._char_df[ch] -= 1
                 self._docs[slot] = None
+                self._clients[slot] = None
                 self._features.pop(slot, None)
                 self._dead += 1
                 removed += 1
@@ -141,10 +182,59 @@ class InvertedIndex:
         return removed
 
     def _compact(self) -> None:
-        live = [d for d in self._docs if d is not None]
+        live = [self.doc(slot) for slot in range(len(self._docs)) if self._docs[slot] is not None]
         self.__init__()  # type: ignore[misc]
-        for adoc in live:
-            self.add(adoc)
+        self.add_many(d for d in live if d is not None)
+
+    def to_snapshot(self) -> bytes:
+        """The whole index as bytes (see `snapshot_state`)."""
+        return encode_snapshot(self.snapshot_state())
+
+    def snapshot_state(self) -> tuple[Any, ...]:
+        """Copies of the index's containers, cheap enough to take under the engine's lock; encode
+        them with `encode_snapshot` outside it (compressing the entries is the slow part)."""
+        terms = tuple(self._postings)
+        lengths = array("q", (len(self._postings[t]) for t in terms))
+        packed = b"".join(self._postings[t].tobytes() for t in terms)
+        return (
+            _SNAPSHOT_FORMAT,
+            list(self._docs),
+            tuple(self._clients),
+            tuple(self._slot_of.items()),
+            tuple(self._char_df.items()),
+            self._dead,
+            terms,
+            lengths.tobytes(),
+            packed,
+        )
+
+    @staticmethod
+    def from_snapshot(data: bytes) -> InvertedIndex:
+        """Inverse of `to_snapshot`; raises ValueError when the bytes are not a snapshot of this format."""
+        try:
+            state = marshal.loads(data)
+            fmt, blobs, clients, slot_of, char_df, dead, terms, lengths_raw, packed = state
+        except (EOFError, ValueError, TypeError) as exc:
+            raise ValueError("not a search index snapshot") from exc
+        if fmt != _SNAPSHOT_FORMAT:
+            raise ValueError("search index snapshot of another format")
+        index = InvertedIndex()
+        index._docs = list(blobs)
+        index._clients = list(clients)
+        index._slot_of = dict(slot_of)
+        index._char_df = dict(char_df)
+        index._dead = dead
+        lengths = array("q")
+        lengths.frombytes(lengths_raw)
+        view = memoryview(packed)
+        postings = index._postings
+        offset = 0
+        for term, n in zip(terms, lengths, strict=True):
+            plist = array("q")
+            plist.frombytes(view[offset : offset + 8 * n])
+            postings[term] = plist
+            offset += 8 * n
+        return index
 
     def df(self, term: str) -> int:
         plist = self._postings.get(term)
@@ -167,7 +257,14 @@ class InvertedIndex:
         return math.log(1.0 + (n + 0.5) / 0.5)
 
     def doc(self, slot: int) -> AnalysedDoc | None:
-        return self._docs[slot]
+        item = self._docs[slot]
+        if isinstance(item, bytes):
+            item = self._docs[slot] = AnalysedDoc.from_compact(marshal.loads(zlib.decompress(item)))
+        return item
+
+    def words(self) -> set[str]:
+        """The library's vocabulary: every word term ("w:") without its prefix."""
+        return {term[2:] for term in self._postings if term[:2] == "w:"}
 
     def features(self, slot: int) -> DocFeatures:
         """Per-entry sets the ranker needs, built on first use and kept: an entry that was a candidate
@@ -175,7 +272,7 @@ class InvertedIndex:
         time would double the build."""
         found = self._features.get(slot)
         if found is None:
-            adoc = self._docs[slot]
+            adoc = self.doc(slot)
             assert adoc is not None
             if len(self._features) >= _FEATURE_CACHE:
                 self._features.clear()
@@ -204,10 +301,10 @@ class InvertedIndex:
                 slot = packed >> 8
                 acc[slot] = get(slot, 0.0) + scaled[packed & 255]
         docs = self._docs
+        clients = self._clients
 
         def allowed(slot: int) -> bool:
-            d = docs[slot]
-            return d is not None and (client_id is None or d.doc.client_id in (None, client_id))
+            return docs[slot] is not None and (client_id is None or clients[slot] in (None, client_id))
 
         # Rank first, filter the head only: the filter costs a Python call per slot, and the
         # accumulator can hold most of the library for a query made of common words.
@@ -218,3 +315,15 @@ class InvertedIndex:
         if len(live) >= k or len(head) < k * _FILTER_HEADROOM:
             return live[:k]
         return heapq.nlargest(k, (sv for sv in acc.items() if allowed(sv[0])), key=_VALUE)
+
+
+def encode_snapshot(state: tuple[Any, ...]) -> bytes:
+    """marshal of plain data; entries zlib-compressed one by one, so a restore creates one bytes
+    object per entry and decodes only the entries queries touch."""
+    blobs: list[bytes | None] = []
+    for item in state[1]:
+        if item is None or isinstance(item, bytes):
+            blobs.append(item)
+        else:
+            blobs.append(zlib.compress(marshal.dumps(item.to_compact()), 1))
+    return marshal.dumps((state[0], tuple(blobs), *state[2:]))

@@ -67,7 +67,7 @@ def plan_query(segmenter: Segmenter, index: InvertedIndex, query: str) -> QueryP
         raw_units.append((alts, 1.5, "shortcut", True))
         tokens: list[str] = []
     else:
-        tokens = segmenter.cut(query)
+        tokens = segmenter.cut_query(query)
     content_size = 0
     run_chars: list[str] = []
     run_sylls: list[str] = []
