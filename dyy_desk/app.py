@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from dyy_desk.core.clock import Clock, SystemClock
 from dyy_desk.infra.logs import setup_logging
@@ -15,15 +16,20 @@ from dyy_desk.infra.settings import load_settings
 _log = logging.getLogger(__name__)
 
 
-def open_or_explain(paths: DataPaths, clock: Clock, show_error: Callable[[str], None]) -> object | None:
-    """Open the workspace, or show the user why not (the files stay as they were) and return None."""
+def open_or_explain(
+    paths: DataPaths, clock: Clock, show_error: Callable[[str], None], seed_if_new: str | None = "demo"
+) -> object | None:
+    """Open the workspace, or show the user why not (the files stay as they were) and return None.
+    `seed_if_new` ("demo", "empty" or None) seeds a folder that had no workspace yet."""
     from dyy_desk.db.file_check import DatabaseFileError
     from dyy_desk.db.migrate import NotOurDatabase, SchemaTooNew
     from dyy_desk.infra.instance_lock import FolderInUse
-    from dyy_desk.services.workspace import open_workspace
+    from dyy_desk.services.workspace import Seed, open_workspace
 
     try:
-        workspace = open_workspace(paths, clock=clock)
+        workspace = open_workspace(
+            paths, clock=clock, seed_if_new=Seed(seed_if_new) if seed_if_new is not None else None
+        )
     except (FolderInUse, DatabaseFileError, SchemaTooNew, NotOurDatabase) as exc:
         _log.warning("cannot open workspace %s: %s", paths.data_dir, exc)
         show_error(str(exc))
@@ -31,10 +37,31 @@ def open_or_explain(paths: DataPaths, clock: Clock, show_error: Callable[[str], 
     if workspace.migration.backup is not None:
         _log.info(
             "upgraded database from %s, backup at %s",
-            workspace.migration.previous,
+            sorted(workspace.migration.previous),
             workspace.migration.backup,
         )
     return workspace
+
+
+def _install_qt_chinese(app: Any) -> None:
+    """Chinese for Qt's own dialogs and buttons (确定/取消/是/否, file dialogs). The build ships only
+    qtbase_zh_CN.qm, in the folder QLibraryInfo reports both from source and frozen."""
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+
+    translator = QTranslator(app)  # parented: lives as long as the app
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    if translator.load(QLocale(QLocale.Language.Chinese, QLocale.Country.China), "qtbase", "_", folder):
+        app.installTranslator(translator)
+    else:
+        _log.info("qtbase_zh_CN.qm not found in %s; Qt's standard buttons stay in English", folder)
+
+
+def _set_window_icon(app: Any) -> None:
+    from PySide6.QtGui import QIcon
+
+    from dyy_desk.infra.paths import resource_path
+
+    app.setWindowIcon(QIcon(str(resource_path("icons", "dyy_desk.svg"))))
 
 
 def run_gui(
@@ -50,13 +77,15 @@ def run_gui(
     setup_logging(paths.log_dir)
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from dyy_desk.ui.first_run import ensure_current_user
+    from dyy_desk.ui.first_run import ensure_current_user, needs_welcome, run_welcome
     from dyy_desk.ui.main_window import MainWindow
     from dyy_desk.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("DYY Desk")
+    _install_qt_chinese(app)
+    _set_window_icon(app)
     apply_theme(app)
 
     def show_error(message: str) -> None:
@@ -65,17 +94,25 @@ def run_gui(
         else:
             QMessageBox.critical(None, "无法打开数据文件夹", message)
 
-    workspace = open_or_explain(paths, clock or SystemClock(), show_error)
-    if workspace is None:
-        return 2
+    clock = clock or SystemClock()
+    settings = load_settings(paths.config_dir)
+    if not selftest and needs_welcome(paths):
+        # First start on this data folder: 演示数据 or 空白工作区, then the current user. Nothing is
+        # written until the user has chosen; quitting the welcome creates no workspace.
+        workspace = run_welcome(lambda seed: open_or_explain(paths, clock, show_error, seed), settings)
+        if workspace is None:
+            return 1
+    else:
+        workspace = open_or_explain(paths, clock, show_error)
+        if workspace is None:
+            return 2
     from dyy_desk.services.workspace import Workspace
 
     assert isinstance(workspace, Workspace)
     try:
-        settings = load_settings(paths.config_dir)
         if not selftest and not ensure_current_user(workspace, settings):
             return 1
-        window = MainWindow(workspace=workspace, settings=settings)
+        window = MainWindow(workspace=workspace, settings=settings, ask_passwords=not selftest)
         if selftest:
             from dyy_desk.ui.selftest import SelfTestFailed, run_selftest
 

@@ -33,7 +33,7 @@ def _run(*args: str | Path, env: dict[str, str] | None = None) -> None:
         sys.exit(result.returncode)
 
 
-def ensure_venv(extras: str = "dev") -> Path:
+def ensure_venv(extras: str = "dev,package") -> Path:
     """Create .venv and install the project once; reinstall only when pyproject.toml changes."""
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python
         sys.exit(f"DYY Desk needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
@@ -51,8 +51,12 @@ def ensure_venv(extras: str = "dev") -> Path:
 
 def cmd_run(argv: list[str]) -> None:
     python = ensure_venv()
-    args = argv or ["--data-dir", str(DEV_DATA)]
-    _run(python, "-m", "dyy_desk", *args)
+    if argv:
+        _run(python, "-m", "dyy_desk", *argv)
+        return
+    if not (DEV_DATA / "dyy_desk.sqlite3").exists():
+        _run(python, "-m", "dyy_desk", "--data-dir", str(DEV_DATA), "init", "--demo")
+    _run(python, "-m", "dyy_desk", "--data-dir", str(DEV_DATA))
 
 
 def cmd_test(argv: list[str]) -> None:
@@ -65,7 +69,7 @@ def cmd_test(argv: list[str]) -> None:
 
 
 def cmd_package(argv: list[str]) -> None:
-    python = ensure_venv("dev,package")
+    python = ensure_venv()
     _run(python, "scripts/build_installer.py", *argv)
 
 

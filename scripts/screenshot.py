@@ -19,6 +19,7 @@ def main() -> int:
     parser.add_argument("--row", type=int, default=0, help="queue row to open")
     parser.add_argument("--area", type=int, default=0, help="navigation row to show")
     parser.add_argument("--user", help="name of the user to work as")
+    parser.add_argument("--search", help="type this into the library search (with --area 1)")
     args = parser.parse_args()
 
     from PySide6.QtCore import QTimer
@@ -42,6 +43,11 @@ def main() -> int:
             window.set_user(next(u for u in window.workspace.directory.users() if u.name == args.user))
         window.queue.table.selectRow(args.row)
         window.nav.show_area(args.area)
+        if args.search:
+            window._start_maintenance()  # loads the library index
+            window.library_panel.search_view.search_edit.setText(args.search)
+            QTimer.singleShot(4000, shoot)
+            return
         QTimer.singleShot(800, shoot)
 
     def shoot() -> None:

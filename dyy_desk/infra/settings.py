@@ -23,7 +23,11 @@ class Settings:
     sync_folder: str = ""  # 同步文件夹; empty = no folder sync
     sync_interval_minutes: int = 10
     sync_applied: dict[str, str] = field(default_factory=dict)  # imported bundle file → "size:mtime_ns"
-    team_key_unprotected_file: bool = False  # explicit opt-in: team key in team-keys-NOT-PROTECTED.json
+    team_key_unprotected_file: bool = False
+    backup_keep_days: int = 14
+    compact_geometry: str = (
+        ""  # 小窗 saveGeometry(), base64  # explicit opt-in: team key in team-keys-NOT-PROTECTED.json
+    )
 
 
 def load_settings(config_dir: Path) -> Settings:

@@ -18,11 +18,14 @@ from dyy_desk.db.repos.tables import tickets as ticket_table
 from dyy_desk.infra.instance_lock import InstanceLock
 from dyy_desk.infra.paths import DataPaths, read_resource_text
 from dyy_desk.infra.secrets import TeamKeyStore
+from dyy_desk.services.auth_service import AuthService
+from dyy_desk.services.backup_service import BackupService
 from dyy_desk.services.demo_seed import seed_demo, seed_demo_checklists
 from dyy_desk.services.directory import DirectoryService
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.escalation_service import EscalationService
 from dyy_desk.services.library_service import LibraryService, seed_demo_library
+from dyy_desk.services.personal_data import PersonalDataService
 from dyy_desk.services.qa_service import QAService
 from dyy_desk.services.sop_service import SopService
 from dyy_desk.services.sync_team import SyncService
@@ -50,6 +53,9 @@ class Workspace:
     sop: SopService
     library: LibraryService
     sync: SyncService
+    auth: AuthService
+    personal_data: PersonalDataService
+    backups: BackupService
     _lock: InstanceLock | None
 
     def close(self) -> None:
@@ -111,6 +117,9 @@ def _compose(
         sop=sop,
         library=LibraryService(engine=engine, clock=clock, origin=origin, cache_dir=paths.cache_dir),
         sync=SyncService(engine=engine, clock=clock, machine_id=origin, keys=TeamKeyStore(paths.config_dir)),
+        auth=AuthService(engine=engine, clock=clock),
+        personal_data=PersonalDataService(engine=engine, clock=clock),
+        backups=BackupService(paths=paths, clock=clock),
         _lock=lock,
     )
 

@@ -31,6 +31,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view_overdue", "视图：已超时", "Ctrl+4", "视图"),
     ActionSpec("view_escalated", "视图：已升级", "Ctrl+5", "视图"),
     ActionSpec("view_all", "视图：全部", "Ctrl+6", "视图"),
+    ActionSpec("library_search", "搜索知识库与话术", "Ctrl+K", "通用"),
+    ActionSpec("compact_window", "小窗模式", "Ctrl+Shift+M", "视图"),
     ActionSpec("switch_user", "切换当前用户", "Ctrl+Shift+U", "通用"),
     ActionSpec("shortcuts", "快捷键一览", "F1", "通用"),
     ActionSpec("quit", "退出", "Ctrl+Q", "通用"),

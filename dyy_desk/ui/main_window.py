@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMainWindow,
@@ -20,22 +20,25 @@ from dyy_desk.core.ticket_query import QueueView
 from dyy_desk.core.types import UserRow
 from dyy_desk.infra.settings import Settings, save_settings
 from dyy_desk.services.workspace import Workspace
-from dyy_desk.ui.actions import ACTIONS, NAV_SHORTCUT_PREFIX
+from dyy_desk.ui.compact_window import CompactWindow
 from dyy_desk.ui.dialogs.escalate_dialog import EscalateDialog
 from dyy_desk.ui.dialogs.handover_dialog import HandoverDialog
 from dyy_desk.ui.dialogs.new_ticket_dialog import NewTicketDialog
 from dyy_desk.ui.dialogs.shortcuts_dialog import ShortcutsDialog
-from dyy_desk.ui.escalation_watch import EscalationWatcher
-from dyy_desk.ui.notifications import DeadlineBanner, DeadlineNotifier, make_tray_icon
+from dyy_desk.ui.maintenance import Maintenance
+from dyy_desk.ui.menus import build_menus
+from dyy_desk.ui.notifications import DeadlineBanner
 from dyy_desk.ui.panels.checklist_panel import ChecklistPanel
 from dyy_desk.ui.panels.escalation_panel import EscalationPanel
+from dyy_desk.ui.panels.library_panel import LibraryPanel
 from dyy_desk.ui.panels.not_built_panel import NotBuiltPanel
 from dyy_desk.ui.panels.qa_panel import QAPanel
 from dyy_desk.ui.panels.queue_panel import QueuePanel
 from dyy_desk.ui.panels.ticket_detail_panel import TicketDetailPanel
+from dyy_desk.ui.search_popup import SearchPopup
 from dyy_desk.ui.signals import AppSignals
-from dyy_desk.ui.sync_controller import SyncController
 from dyy_desk.ui.tasks import TaskRunner
+from dyy_desk.ui.user_switch import confirm_switch
 from dyy_desk.ui.widgets.header_bar import HeaderBar
 from dyy_desk.ui.widgets.navigation import NavigationList
 
@@ -56,13 +59,15 @@ MAINTENANCE_DELAY_MS = 2_000
 class MainWindow(QMainWindow):
     ready = Signal()  # first queue load finished: the window is usable
 
-    def __init__(self, *, workspace: Workspace, settings: Settings) -> None:
+    def __init__(self, *, workspace: Workspace, settings: Settings, ask_passwords: bool = True) -> None:
+        """`ask_passwords`: switching to a supervisor/admin asks for the password (off for selftest)."""
         super().__init__()
         self.workspace = workspace
         self.settings = settings
         self.signals = AppSignals(self)
         self.runner = TaskRunner(self)
         self.user: UserRow | None = None
+        self._ask_passwords = ask_passwords
         self.setWindowTitle(f"DYY Desk 代运营客服工作台 {__version__}")
         clock_now = workspace.clock.now
         hours = settings.due_soon_hours
@@ -87,6 +92,7 @@ class MainWindow(QMainWindow):
             due_soon_hours=hours,
             checklist=self.checklist,
             escalate=self.escalate_ticket,
+            personal_data=workspace.personal_data,
         )
         self.signals.ticket_selected.connect(self.checklist.show_ticket)
         self.queue.new_ticket_requested.connect(self.new_ticket)
@@ -110,11 +116,18 @@ class MainWindow(QMainWindow):
             signals=self.signals,
             clock_now=clock_now,
         )
-        self.escalation_watch = EscalationWatcher(
-            escalations=workspace.escalations, runner=self.runner, signals=self.signals
+        self.library_panel = LibraryPanel(
+            library=workspace.library,
+            tickets=workspace.tickets,
+            directory=workspace.directory,
+            runner=self.runner,
+            signals=self.signals,
         )
+        self.search_popup = SearchPopup(context=self.library_panel.context, parent=self)
+        self.compact: CompactWindow | None = None
         built: dict[str, QWidget] = {
             "工单": self.work_splitter,
+            "知识库与话术": self.library_panel,
             "升级": self.escalation_panel,
             "质检": self.qa_panel,
         }
@@ -125,20 +138,7 @@ class MainWindow(QMainWindow):
         self.nav = NavigationList([title for title, _ in NAV_AREAS])
         self.nav.area_changed.connect(self.areas.setCurrentIndex)
         self.header = HeaderBar()
-        self.header.user_chosen.connect(self.set_user)
-        self.sync_controller = SyncController(
-            sync=workspace.sync,
-            tickets=workspace.tickets,
-            escalations=workspace.escalations,
-            runner=self.runner,
-            signals=self.signals,
-            settings=settings,
-            parent=self,
-            clock_now=clock_now,
-            directory=workspace.directory,
-            save_settings=lambda s: save_settings(workspace.paths.config_dir, s),
-        )
-        self.sync_controller.status_changed.connect(self.header.set_sync_text)
+        self.header.user_chosen.connect(self.switch_user)
 
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -148,6 +148,19 @@ class MainWindow(QMainWindow):
         self.banner = DeadlineBanner(clock_now)
         self.banner.open_ticket.connect(self._open_ticket)
         outer.addWidget(self.banner)
+        self.maintenance = Maintenance(
+            workspace=workspace,
+            settings=settings,
+            runner=self.runner,
+            signals=self.signals,
+            clock_now=clock_now,
+            window=self,
+            header=self.header,
+            banner=self.banner,
+            library=self.library_panel.context,
+            on_deadlines_changed=self.refresh_due_counts,
+            on_pending_escalations=self._show_pending_escalations,
+        )
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.nav)
@@ -156,7 +169,6 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.statusBar().showMessage(f"数据文件夹：{workspace.paths.data_dir}")
 
-        self._actions: dict[str, QAction] = {}
         self._build_actions()
         self._ticker = QTimer(self)
         self._ticker.setInterval(TICK_MS)
@@ -166,15 +178,8 @@ class MainWindow(QMainWindow):
         self._due_refresh.setInterval(DUE_COUNT_REFRESH_MS)
         self._due_refresh.timeout.connect(self.refresh_due_counts)
         self._due_refresh.start()
-        self.tray = make_tray_icon(self)  # None where the desktop has no system tray
-        self.notifier = DeadlineNotifier(
-            sop=workspace.sop, runner=self.runner, clock_now=clock_now, tray=self.tray, parent=self
-        )
-        self.notifier.notices_ready.connect(self.banner.show_notices)
-        self.notifier.notices_ready.connect(lambda _notices: self.refresh_due_counts())
         self.signals.operation_did_execute.connect(self._on_changes)
         self.signals.ticket_selected.connect(self._reveal_ticket)
-        self.escalation_watch.pending_changed.connect(self._show_pending_escalations)
         self._first_load_done = False
         self._load_users()
 
@@ -187,7 +192,6 @@ class MainWindow(QMainWindow):
             "next_ticket": lambda: self._step_ticket(1),
             "prev_ticket": lambda: self._step_ticket(-1),
             "focus_note": self.detail.note_edit.setFocus,
-            "add_note": lambda: None,  # handled by the note editor's own shortcut
             "change_status": self.detail.status_combo.showPopup,
             "assign_me": self._assign_me,
             "view_mine": lambda: self._show_view(QueueView.MINE),
@@ -199,29 +203,19 @@ class MainWindow(QMainWindow):
             "switch_user": self.header.user_combo.showPopup,
             "shortcuts": self.show_shortcuts,
             "handover": self.show_handover,
+            "library_search": self.search_popup.show_popup,
+            "compact_window": self.toggle_compact,
             "escalate": lambda: self.detail.escalate_button.click(),
             "quit": self.close,
         }
-        menus = {"工单": self.menuBar().addMenu("工单(&T)"), "视图": self.menuBar().addMenu("视图(&V)")}
-        self.menuBar().addMenu("同步(&S)").addActions(self.sync_controller.actions())
-        help_menu = self.menuBar().addMenu("帮助(&H)")
-        menus["通用"] = help_menu
-        for spec in ACTIONS:
-            if spec.key == "add_note":
-                continue
-            action = QAction(spec.text, self)
-            action.setShortcut(QKeySequence(spec.shortcut))
-            action.triggered.connect(handlers[spec.key])
-            menus[spec.group].addAction(action)
-            self._actions[spec.key] = action
-        about = QAction("关于 DYY Desk", self)
-        about.triggered.connect(self.show_about)
-        help_menu.addAction(about)
-        for i in range(len(NAV_AREAS)):
-            nav_action = QAction(self)
-            nav_action.setShortcut(QKeySequence(f"{NAV_SHORTCUT_PREFIX}{i + 1}"))
-            nav_action.triggered.connect(lambda _=False, row=i: self.nav.show_area(row))
-            self.addAction(nav_action)
+        self._actions = build_menus(
+            self,
+            handlers,
+            sync_actions=self.maintenance.sync_actions(),
+            on_about=self.show_about,
+            areas=len(NAV_AREAS),
+            show_area=self.nav.show_area,
+        )
 
     def restore_layout(self) -> bool:
         """Put the window back where the user left it; False when there is nothing saved."""
@@ -240,7 +234,21 @@ class MainWindow(QMainWindow):
         wanted = self.settings.current_user_id
         current = next((u for u in users if u.id == wanted), users[0] if users else None)
         self.header.set_users(users, current)
+        if current is not None and self._ask_passwords and self.workspace.auth.needs_password(current):
+            # A remembered supervisor/admin types the password again after a restart; until then the
+            # window opens as nobody and asks as soon as it is shown.
+            self.set_user(None)
+            QTimer.singleShot(0, lambda: self.switch_user(current))
+            return
         self.set_user(current)
+
+    def switch_user(self, user: UserRow | None) -> None:
+        """The person at the keyboard picked a profile: supervisors and admins prove who they are."""
+        changing = user is not None and (self.user is None or user.id != self.user.id)
+        if changing and self._ask_passwords and not confirm_switch(self, self.workspace.auth, user):
+            self.header.show_user(self.user)
+            return
+        self.set_user(user)
 
     def set_user(self, user: UserRow | None) -> None:
         self.header.show_user(user)
@@ -281,9 +289,7 @@ class MainWindow(QMainWindow):
             self.ready.emit()
 
     def _start_maintenance(self) -> None:
-        self.escalation_watch.start()
-        self.notifier.start()  # deadlines that passed while the app was closed are flagged now
-        self.sync_controller.start()
+        self.maintenance.start()
 
     def _reveal_ticket(self, ticket_id: object) -> None:
         """Another area (an escalation's evidence, a QA sample) asked for a ticket: show the queue."""
@@ -327,6 +333,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"已创建工单 {getattr(row, 'number', '')}", 5000)
         self.signals.operation_did_execute.emit(changes, self)
 
+    def toggle_compact(self) -> None:
+        if self.compact is None:
+            self.compact = CompactWindow(
+                context=self.library_panel.context, geometry=self.settings.compact_geometry
+            )
+            self.compact.geometry_changed.connect(
+                lambda text: setattr(self.settings, "compact_geometry", text)
+            )
+        self.compact.toggle()
+        self.settings.compact_window = self.compact.isVisible()
+
     def _open_ticket(self, ticket_id: str) -> None:
         self._reveal_ticket(ticket_id)
         self.signals.ticket_selected.emit(ticket_id)
@@ -368,14 +385,14 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.compact is not None:
+            self.compact.close()  # sends its geometry into the settings
         self.settings.window_geometry = _to_text(self.saveGeometry())
         self.settings.splitter_state = _to_text(self.work_splitter.saveState())
         save_settings(self.workspace.paths.config_dir, self.settings)
         self._ticker.stop()
         self._due_refresh.stop()
-        self.escalation_watch.stop()
-        self.notifier.stop()
-        self.sync_controller.flush_on_exit()
+        self.maintenance.stop()
         self.runner.shutdown()
         super().closeEvent(event)
 

@@ -37,9 +37,11 @@ from dyy_desk.core.types import (
 )
 from dyy_desk.services.directory import DirectoryService
 from dyy_desk.services.errors import ServiceError
+from dyy_desk.services.personal_data import PersonalDataService
 from dyy_desk.services.tickets import TicketService
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
+from dyy_desk.ui.widgets.reveal_button import RevealButton
 
 _EVENT_ICONS = {
     EventKind.CREATED: "✚",
@@ -67,6 +69,7 @@ class TicketDetailPanel(QWidget):
         due_soon_hours: float,
         checklist: QWidget | None = None,
         escalate: Callable[[TicketDetail], None] | None = None,
+        personal_data: PersonalDataService | None = None,
     ) -> None:
         super().__init__()
         self._tickets = tickets
@@ -90,6 +93,17 @@ class TicketDetailPanel(QWidget):
         self.meta_label.setWordWrap(True)
         self.meta_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.due_label = QLabel()
+        self.contact: RevealButton | None = None
+        if personal_data is not None:
+            self.contact = RevealButton(
+                reveal=lambda ticket_id: personal_data.reveal_contact(
+                    ticket_id=ticket_id, actor_id=self._actor()
+                ),
+                runner=runner,
+                clock_now=clock_now,
+            )
+            self.contact.reveal_failed.connect(self._show_error)
+            signals.tick.connect(self.contact.on_tick)
         self.assign_combo = QComboBox()
         self.status_combo = QComboBox()
         for status, label in STATUS_LABELS.items():
@@ -126,6 +140,8 @@ class TicketDetailPanel(QWidget):
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.title_label)
         body.addWidget(self.meta_label)
+        if self.contact is not None:
+            body.addWidget(self.contact)
         body.addWidget(self.due_label)
         body.addLayout(form)
         body.addWidget(self.error_label)
@@ -154,6 +170,8 @@ class TicketDetailPanel(QWidget):
     def show_ticket(self, ticket_id: str | None) -> None:
         if not ticket_id:
             self.detail = None
+            if self.contact is not None:
+                self.contact.set_contact(None, None, None)
             self._stack.setCurrentIndex(0)
             return
         self._runner.run_db(
@@ -176,12 +194,18 @@ class TicketDetailPanel(QWidget):
             f"{escape(row.client_name)} · {escape(row.shop_name)} · {PLATFORM_LABELS[row.platform]}"
             + (f" · 订单 {escape(detail.order_no)}" if detail.order_no else ""),
             f"买家 {escape(row.customer_nick)}"
-            + (f" · {escape(detail.customer_phone_masked)}" if detail.customer_phone_masked else "")
+            + (
+                f" · {escape(detail.customer_phone_masked)}"
+                if detail.customer_phone_masked and self.contact is None
+                else ""
+            )
             + f" · 优先级 {PRIORITY_LABELS[row.priority]}",
         ]
         if row.platform_intervention:
             parts.append("<span style='color:#c62828'>⚠ 平台已介入</span>")
         self.meta_label.setText("<br>".join(parts))
+        if self.contact is not None:
+            self.contact.set_contact(row.id, detail.customer_phone_masked, detail.customer_address_masked)
         self.assign_combo.clear()
         self.assign_combo.addItem("未分配", None)
         for user in users:
@@ -221,6 +245,8 @@ class TicketDetailPanel(QWidget):
 
     def _on_user(self, user: UserRow | None) -> None:
         self._user = user
+        if self.contact is not None:
+            self.contact.hide_now()  # what one person revealed is not left on screen for the next
 
     def _run_action(self, fn: Callable[[], Changes]) -> None:
         self.error_label.hide()
