@@ -11,7 +11,11 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from dyy_desk.core.changes import Changes
+from dyy_desk.core.escalation_model import EscalationLevel, EscalationStatus
+from dyy_desk.core.types import Role, UserRow
 from dyy_desk.services.escalation_service import EscalationService
+from dyy_desk.services.escalation_views import EscalationRow
+from dyy_desk.ui.models.escalation_models import level_badge
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
 
@@ -20,6 +24,8 @@ RULES_INTERVAL_MS = 60_000
 
 class EscalationWatcher(QObject):
     pending_changed = Signal(int)  # escalations waiting for a first response
+    # (title, text): an escalation this user now owns, or — for supervisors — a new L2/L3 waiting
+    notify = Signal(str, str)
 
     def __init__(self, *, escalations: EscalationService, runner: TaskRunner, signals: AppSignals) -> None:
         super().__init__()
@@ -29,7 +35,10 @@ class EscalationWatcher(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(RULES_INTERVAL_MS)
         self._timer.timeout.connect(self.run_all)
+        self._user: UserRow | None = None
+        self._announced: set[tuple[str, str]] = set()  # (escalation id, why) already told to this user
         signals.operation_did_execute.connect(self._on_changes)
+        signals.user_changed.connect(self._on_user)
 
     def start(self) -> None:
         """First full pass builds the rule index (seconds at 100k tickets): always in the worker."""
@@ -61,3 +70,36 @@ class EscalationWatcher(QObject):
 
     def _refresh_count(self) -> None:
         self._runner.run_db(lambda _ctx: self._escalations.pending_count(), on_done=self.pending_changed.emit)
+        if self._user is not None:
+            self._runner.run_db(lambda _ctx: self._escalations.board(), on_done=self._announce)
+
+    def _on_user(self, user: UserRow | None) -> None:
+        self._user = user
+        self._announced.clear()  # the next person hears about what concerns them
+
+    def _announce(self, rows: list[EscalationRow]) -> None:
+        """Tell the person at the keyboard once about each escalation that is theirs to act on."""
+        user = self._user
+        if user is None:
+            return
+        fresh = [
+            (row, why) for row in rows if (why := _why_me(row, user)) and (row.id, why) not in self._announced
+        ]
+        if not fresh:
+            return
+        self._announced.update((row.id, why) for row, why in fresh)
+        lines = [f"{level_badge(row.level)} {row.escalation.reason}（{why}）" for row, why in fresh[:3]]
+        more = f"\n另有 {len(fresh) - 3} 条，见「升级」。" if len(fresh) > 3 else ""
+        self.notify.emit(f"{len(fresh)} 条升级需要你处理", "\n".join(lines) + more)
+
+
+def _why_me(row: EscalationRow, user: UserRow) -> str:
+    esc = row.escalation
+    if esc.status is EscalationStatus.CLOSED:
+        return ""
+    if esc.owner_id == user.id and esc.status is not EscalationStatus.RESOLVED:
+        return "你是负责人"
+    waiting = esc.status is EscalationStatus.PENDING and esc.level >= EscalationLevel.L2
+    if waiting and user.role in (Role.SUPERVISOR, Role.ADMIN):
+        return "等待主管响应"
+    return ""

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
 from dyy_desk.infra.settings import Settings, save_settings
 from dyy_desk.services.workspace import Workspace
@@ -23,6 +23,7 @@ from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.sync_controller import SyncController
 from dyy_desk.ui.tasks import TaskRunner
 from dyy_desk.ui.widgets.header_bar import HeaderBar
+from dyy_desk.ui.widgets.toast import show_toast
 
 BACKUP_CHECK_MS = 3_600_000  # the daily backup is taken at most once a local day; check hourly
 
@@ -52,6 +53,8 @@ class Maintenance(QObject):
             escalations=workspace.escalations, runner=runner, signals=signals
         )
         self.escalations.pending_changed.connect(on_pending_escalations)
+        self.escalations.notify.connect(self._notify)
+        self._window = window
         self.tray = make_tray_icon(window)  # None where the desktop has no system tray
         self.notifier = DeadlineNotifier(
             sop=workspace.sop, runner=runner, clock_now=clock_now, tray=self.tray, parent=self
@@ -91,6 +94,12 @@ class Maintenance(QObject):
         self.escalations.stop()
         self.notifier.stop()
         self.sync.flush_on_exit()  # bounded: an unfinished export is cancelled, leaving no file
+
+    def _notify(self, title: str, text: str) -> None:
+        """In the window (a toast that needs no click) and, when the window is hidden, in the tray."""
+        show_toast(self._window, f"{title}\n{text}", msecs=8000)
+        if self.tray is not None:
+            self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 10_000)
 
     def daily_backup(self) -> None:
         keep = self._settings.backup_keep_days

@@ -179,3 +179,21 @@ def test_manual_escalation_dialog_requires_a_reason(qtbot: Any, panel: Any, desk
     panel.set_user(AGENT)
     _settle(qtbot, panel)
     assert [r.escalation.reason for r in panel.mine.rows()] == ["买家说要发微博曝光"]
+
+
+def test_supervisor_is_told_once_about_escalations_waiting_for_them(qtbot: Any, window: Any) -> None:
+    """The demo's rules raise L2/L3 escalations; a supervisor switching in hears about them once."""
+    from dyy_desk.core.types import Role
+
+    boss = next(u for u in window.workspace.directory.users() if u.role is Role.SUPERVISOR)
+    with qtbot.waitSignal(window.maintenance.escalations.notify, timeout=10_000) as told:
+        window.set_user(boss)
+        window.maintenance.escalations._refresh_count()
+    title, text = told.args
+    assert "需要你处理" in title and "等待主管响应" in text
+    received: list[Any] = []
+    window.maintenance.escalations.notify.connect(lambda *a: received.append(a))
+    window.maintenance.escalations._refresh_count()
+    window.runner.wait_idle()
+    qtbot.wait(100)
+    assert received == []  # the same escalations are not announced twice
