@@ -21,7 +21,7 @@ from dyy_desk.core.search.pinyin import full_keys, initial_keys, syllables_of
 from dyy_desk.core.search.tokenize import Segmenter
 
 # Bump when the analysis below changes, so cached AnalysedDocs are rebuilt.
-ANALYSIS_VERSION = "2"
+ANALYSIS_VERSION = "3"
 
 
 @dataclass(frozen=True)

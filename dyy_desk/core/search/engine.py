@@ -19,7 +19,7 @@ from dyy_desk.core.search.model import SearchDoc, SearchHit
 from dyy_desk.core.search.pinyin import install_pinyin_table, pinyin_table
 from dyy_desk.core.search.pinyin import warm_up as warm_up_pinyin
 from dyy_desk.core.search.query import plan_query, retrieval_terms
-from dyy_desk.core.search.rank import NO_MATCH_THRESHOLD, Scorer, boost
+from dyy_desk.core.search.rank import NO_MATCH_THRESHOLD, Scorer, boost, with_margin
 from dyy_desk.core.search.resources import SearchResources
 from dyy_desk.core.search.tokenize import Segmenter
 
@@ -167,6 +167,10 @@ class SearchEngine:
                 value, phrasing = scorer.score(slot)
                 scored.append((boost(value, adoc, client_id, usage), slot, phrasing))
             scored.sort(key=lambda t: -t[0])
+            if scored:
+                second = scored[1][0] if len(scored) > 1 else None
+                top, top_slot, top_phrasing = scored[0]
+                scored[0] = (with_margin(top, second), top_slot, top_phrasing)
             hits: list[SearchHit] = []
             for value, slot, phrasing in scored[:limit]:
                 adoc = index.doc(slot)

@@ -33,6 +33,29 @@ def _t2s() -> _Converter:
     return _converter
 
 
+# Variant and Taiwan/Hong Kong forms that OpenCC's t2s leaves alone (it keeps 著, 衹, 帳 because they are
+# also valid simplified characters), folded character by character to the form mainland text uses. The
+# region configs (tw2s, hk2s) are no substitute: they turn every 么 into 幺.
+_VARIANTS = str.maketrans(
+    {
+        "著": "着",
+        "衹": "只",
+        "祇": "只",
+        "帳": "账",
+        "帐": "账",
+        "瞭": "了",
+        "妳": "你",
+        "牠": "它",
+        "祂": "他",
+        "粧": "妆",
+        "菓": "果",
+        "衞": "卫",
+        "迺": "乃",
+        "閧": "哄",
+        "甦": "苏",
+    }
+)
+
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
 _HAS_CJK = re.compile(f"[{_CJK}]")
@@ -54,7 +77,7 @@ def normalise(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text).lower()
     if _HAS_CJK.search(folded):
-        folded = _t2s().convert(folded)
+        folded = _t2s().convert(folded).translate(_VARIANTS)
     return _NOISE.sub(" ", folded).strip()
 
 

@@ -24,3 +24,9 @@ def test_shortcut_code_detects_half_and_full_width_slash() -> None:
     assert shortcut_code("／ＴＨＨ") == "thh"
     assert shortcut_code("退款/换货") is None
     assert normalise_shortcut("/THH") == "thh"
+
+
+def test_variant_characters_t2s_leaves_are_folded() -> None:
+    # OpenCC t2s keeps 著, 衹 and 帳 (valid simplified characters too); Taiwan text means 着, 只, 账.
+    assert normalise("看著急，衹有帳號登不上") == "看着急 只有账号登不上"
+    assert normalise("著急") == normalise("着急")
