@@ -96,12 +96,14 @@ def run_gui(
 
     clock = clock or SystemClock()
     settings = load_settings(paths.config_dir)
+    trusted_user_id = None
     if not selftest and needs_welcome(paths):
         # First start on this data folder: 演示数据 or 空白工作区, then the current user. Nothing is
         # written until the user has chosen; quitting the welcome creates no workspace.
         workspace = run_welcome(lambda seed: open_or_explain(paths, clock, show_error, seed), settings)
         if workspace is None:
             return 1
+        trusted_user_id = settings.current_user_id  # chosen a moment ago: not asked again at once
     else:
         workspace = open_or_explain(paths, clock, show_error)
         if workspace is None:
@@ -112,7 +114,12 @@ def run_gui(
     try:
         if not selftest and not ensure_current_user(workspace, settings):
             return 1
-        window = MainWindow(workspace=workspace, settings=settings, ask_passwords=not selftest)
+        window = MainWindow(
+            workspace=workspace,
+            settings=settings,
+            ask_passwords=not selftest,
+            trusted_user_id=trusted_user_id,
+        )
         if selftest:
             from dyy_desk.ui.selftest import SelfTestFailed, run_selftest
 

@@ -182,7 +182,8 @@ def test_first_run_empty_workspace_new_user_lands_in_the_queue(
         assert load_settings(paths.config_dir).current_user_id == users[0].id  # remembered on disk
         assert not needs_welcome(paths)
 
-        window = MainWindow(workspace=workspace, settings=settings)
+        # as app.py does after the welcome: the profile just created is not asked for a password again
+        window = MainWindow(workspace=workspace, settings=settings, trusted_user_id=settings.current_user_id)
         qtbot.addWidget(window)
         with qtbot.waitSignal(window.ready, timeout=10_000):
             window.show()

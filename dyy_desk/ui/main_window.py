@@ -59,8 +59,16 @@ MAINTENANCE_DELAY_MS = 2_000
 class MainWindow(QMainWindow):
     ready = Signal()  # first queue load finished: the window is usable
 
-    def __init__(self, *, workspace: Workspace, settings: Settings, ask_passwords: bool = True) -> None:
-        """`ask_passwords`: switching to a supervisor/admin asks for the password (off for selftest)."""
+    def __init__(
+        self,
+        *,
+        workspace: Workspace,
+        settings: Settings,
+        ask_passwords: bool = True,
+        trusted_user_id: str | None = None,
+    ) -> None:
+        """`ask_passwords`: switching to a supervisor/admin asks for the password (off for selftest).
+        `trusted_user_id`: the profile the person chose or created in the welcome dialog a moment ago."""
         super().__init__()
         self.workspace = workspace
         self.settings = settings
@@ -68,6 +76,7 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self.user: UserRow | None = None
         self._ask_passwords = ask_passwords
+        self._trusted_user_id = trusted_user_id
         self.setWindowTitle(f"DYY Desk 代运营客服工作台 {__version__}")
         clock_now = workspace.clock.now
         hours = settings.due_soon_hours
@@ -234,7 +243,8 @@ class MainWindow(QMainWindow):
         wanted = self.settings.current_user_id
         current = next((u for u in users if u.id == wanted), users[0] if users else None)
         self.header.set_users(users, current)
-        if current is not None and self._ask_passwords and self.workspace.auth.needs_password(current):
+        remembered = current is not None and current.id != self._trusted_user_id
+        if remembered and self._ask_passwords and self.workspace.auth.needs_password(current):
             # A remembered supervisor/admin types the password again after a restart; until then the
             # window opens as nobody and asks as soon as it is shown.
             self.set_user(None)
