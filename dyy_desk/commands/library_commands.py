@@ -140,11 +140,13 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    def work(ws: Workspace, service: LibraryService, _actor: str | None) -> int:
+    def work(ws: Workspace, service: LibraryService, actor: str | None) -> int:
         from pathlib import Path
 
         client_id = _client_id(ws, args.client) if args.client else None
-        count = service.export(path=Path(args.file), kind=_kind(args.kind), client_id=client_id)
+        count = service.export(
+            path=Path(args.file), kind=_kind(args.kind), client_id=client_id, user_id=actor
+        )
         print(f"已导出 {count} 条到 {args.file}")
         return 0
 

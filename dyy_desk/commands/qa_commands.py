@@ -1,7 +1,9 @@
 """`qa …`: QA sampling for a supervisor's scripts — plans, draws, redraw checks, reports.
 
-The acting user is `--as NAME` (a user of the workspace); roles are enforced by the same service the
-window uses, so an agent gets the same refusal here as in the GUI.
+The acting user is `--as NAME` (a user of the workspace). Supervisors and admins prove who they are
+with their password (`--password-stdin` or DYY_DESK_PASSWORD, never an argument; see
+security_commands); supervisor-only actions refuse an agent before any password is asked for. The
+service then enforces the same roles as the window.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import argparse
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from dyy_desk.commands.security_commands import add_actor_args, authenticated_actor
 
 if TYPE_CHECKING:
     from dyy_desk.services.qa_service import QAService
@@ -24,54 +28,50 @@ def register(sub: Any) -> None:
     redraw.set_defaults(handler=_redraw)
 
     report = qa_sub.add_parser("report", help="质检报表（可导出 .xlsx 或 .csv）")
-    _actor_arg(report)
+    add_actor_args(report)
     report.add_argument("--out", metavar="FILE", help="导出到 FILE（.xlsx 或 .csv）")
-    report.set_defaults(handler=_report)
+    report.set_defaults(handler=_report, managers_only=False)
 
     plans = qa_sub.add_parser("plans", help="列出抽检计划")
-    _actor_arg(plans)
-    plans.set_defaults(handler=_plans)
+    add_actor_args(plans)
+    plans.set_defaults(handler=_plans, managers_only=True)
 
     add = qa_sub.add_parser("plan-add", help="新建抽检计划")
-    _actor_arg(add)
+    add_actor_args(add)
     add.add_argument("--name", required=True, help="计划名称")
     add.add_argument("--period", choices=("day", "week"), default="day", help="按天或按周抽检")
     size = add.add_mutually_exclusive_group(required=True)
     size.add_argument("--count", type=int, help="每位客服每期抽 N 张")
     size.add_argument("--percent", help="每位客服每期抽 P%%")
     add.add_argument("--min", dest="minimum", type=int, default=0, help="按比例时的最低数量")
-    add.set_defaults(handler=_plan_add)
+    add.set_defaults(handler=_plan_add, managers_only=True)
 
     draw = qa_sub.add_parser("draw", help="按计划执行一次抽检")
-    _actor_arg(draw)
+    add_actor_args(draw)
     draw.add_argument("plan", metavar="PLAN", help="计划名称或 id")
     draw.add_argument("--day", help="抽检日期 YYYY-MM-DD（默认今天；按周计划取该日所在的周）")
     draw.add_argument("--seed", type=int, help="随机种子（默认随机生成并保存）")
-    draw.set_defaults(handler=_draw)
+    draw.set_defaults(handler=_draw, managers_only=True)
 
     samples = qa_sub.add_parser("samples", help="列出抽检记录")
-    _actor_arg(samples)
-    samples.set_defaults(handler=_samples)
+    add_actor_args(samples)
+    samples.set_defaults(handler=_samples, managers_only=True)
 
     card = qa_sub.add_parser("scorecard-import", help="导入评分表 TOML（新版本请把 version 加 1）")
-    _actor_arg(card)
+    add_actor_args(card)
     card.add_argument("file", metavar="FILE")
-    card.set_defaults(handler=_scorecard_import)
-
-
-def _actor_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as", dest="actor", required=True, metavar="NAME", help="操作人（工作区中的用户名）"
-    )
+    card.set_defaults(handler=_scorecard_import, managers_only=True)
 
 
 def _run(args: argparse.Namespace, work: Callable[[QAService, str | None], int]) -> int:
-    """Open the workspace, resolve `--as`, run, and turn every expected failure into a message."""
+    """Open the workspace, authenticate `--as`, run, and turn every expected failure into a message."""
     from dyy_desk.core.clock import SystemClock
+    from dyy_desk.core.qa_access import QA_MANAGERS
     from dyy_desk.db.file_check import DatabaseFileError
     from dyy_desk.db.migrate import NotOurDatabase, SchemaTooNew
     from dyy_desk.infra.instance_lock import FolderInUse
     from dyy_desk.infra.paths import resolve_paths
+    from dyy_desk.services.auth_service import AuthService
     from dyy_desk.services.errors import ServiceError
     from dyy_desk.services.qa_service import QAService
     from dyy_desk.services.workspace import open_workspace
@@ -83,7 +83,11 @@ def _run(args: argparse.Namespace, work: Callable[[QAService, str | None], int])
         return 2
     try:
         qa = QAService(engine=workspace.engine, clock=workspace.clock, origin=workspace.machine_id)
-        actor_id = qa.user_by_name(name=args.actor).id if getattr(args, "actor", None) else None
+        actor_id = None
+        if getattr(args, "actor", None):
+            auth = AuthService(engine=workspace.engine, clock=workspace.clock)
+            roles = QA_MANAGERS if args.managers_only else None
+            actor_id = authenticated_actor(auth, args, roles=roles).id
         return work(qa, actor_id)
     except (ServiceError, PermissionError, ValueError) as exc:
         print(f"错误：{exc}", file=sys.stderr)

@@ -1,4 +1,7 @@
-"""Who and where: users, clients and shops, for pickers and the current-user switch."""
+"""Who and where: users, clients and shops, for pickers and the current-user switch.
+
+A new user is written to the audit log with who created them (nobody yet on a fresh workspace).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from dyy_desk.core.clock import Clock
 from dyy_desk.core.ids import new_id
 from dyy_desk.core.types import ClientRow, Platform, Role, ShopRow, UserRow
 from dyy_desk.db.repos.tables import clients, shops, users
+from dyy_desk.services.audit import append_audit
+from dyy_desk.services.auth_service import require_role
 from dyy_desk.services.errors import ServiceError
 
 
@@ -49,12 +54,16 @@ class DirectoryService:
                 for r in conn.execute(stmt.order_by(shops.c.name))
             ]
 
-    def create_user(self, *, name: str, role: Role) -> tuple[UserRow, Changes]:
+    def create_user(self, *, name: str, role: Role, actor_id: str | None = None) -> tuple[UserRow, Changes]:
+        """`actor_id`, when given, must be a live user; it is who the audit entry names."""
         name = name.strip()
         if not name or len(name) > 64:
             raise ServiceError("姓名不能为空，最多 64 个字")
         user = UserRow(id=new_id(), name=name, role=role)
+        now = self._clock.now()
         with self._engine.begin() as conn:
+            if actor_id is not None:
+                require_role(conn, actor_id, Role)
             taken = conn.execute(select(users.c.id).where(users.c.name == name)).first()
             if taken:
                 raise ServiceError(f"已有名为「{name}」的用户")
@@ -63,10 +72,18 @@ class DirectoryService:
                     id=user.id,
                     name=name,
                     role=role.value,
-                    created_at=self._clock.now(),
+                    created_at=now,
                     origin=self._origin,
                     version="",
                     deleted=False,
                 )
+            )
+            append_audit(
+                conn,
+                at=now,
+                actor_id=actor_id,
+                action="user_created",
+                target=f"user:{user.id}",
+                details={"name": name, "role": role.value},
             )
         return user, Changes(users=True)

@@ -2,7 +2,8 @@
 with roles, reads for the board and for the agent who raised one, and importing the rules file.
 
 One public method = one transaction, keyword-only, returning frozen DTOs plus `Changes`. Every step is
-appended to the escalation's history and to the timeline of the tickets it concerns, with who and when.
+appended to the escalation's history and to the timeline of the tickets it concerns, with who and when;
+the steps that change who answers for it or how urgent it is also go to the audit log (escalation_audit).
 Errors for the user: ServiceError / NotFound, PermissionError (role), EscalationTransitionError and
 DataFileError (both ValueError) — raised before anything is written.
 """
@@ -35,6 +36,7 @@ from dyy_desk.services import escalation_reads as reads
 from dyy_desk.services import escalation_rulesfile as rulesfile
 from dyy_desk.services.errors import NotFound, ServiceError
 from dyy_desk.services.escalation_access import MANAGERS, refusals, require
+from dyy_desk.services.escalation_audit import audit_raised, audit_rules_imported, audit_step
 from dyy_desk.services.escalation_engine import RuleEngine, StepFacts
 from dyy_desk.services.escalation_store import load_actor, load_escalations, load_one, write_transition
 from dyy_desk.services.escalation_views import (
@@ -92,12 +94,16 @@ class EscalationService:
 
     def import_rules(self, *, actor_id: str, text: str, source: str) -> tuple[RulesInfo, Changes]:
         """A supervisor puts a new rules file in force; a bad file is refused and the old rules stay."""
+        now = self._clock.now()
         with self._engine.begin() as conn:
             actor = load_actor(conn, actor_id)
             if actor.role not in MANAGERS:
                 raise PermissionError("只有主管或管理员可以导入升级规则")
             active = rulesfile.store(
-                conn, text=text, source=source, actor_id=actor_id, now=self._clock.now(), origin=self._origin
+                conn, text=text, source=source, actor_id=actor_id, now=now, origin=self._origin
+            )
+            audit_rules_imported(
+                conn, source=source, rule_ids=[r.id for r in active.rules.rules], actor_id=actor.id, now=now
             )
         with self._rules_lock:
             self._active = active
@@ -161,6 +167,7 @@ class EscalationService:
                 raised_by=actor.id,
                 evidence_at={EvidenceRef(ticket_id): created},
             )
+            audit_raised(conn, done.escalation, ticket_id=ticket_id, actor_id=actor.id, now=now)
             row = reads.build_rows(conn, {done.escalation.id: done.escalation}, {})[0]
         self._runner.put(done.escalation)
         self._refresh(touched)
@@ -207,6 +214,7 @@ class EscalationService:
             actor_id,
             EscalationOp.REOPEN,
             lambda esc, actor, now: life.reopen(esc, actor_id=actor.id, reason=reason, now=now),
+            reason=reason,
         )
 
     def change_level(
@@ -221,6 +229,7 @@ class EscalationService:
             lambda esc, actor, now: life.change_level(
                 esc, to_level=level, reason=reason, actor_id=actor.id, now=now, rules=rules
             ),
+            reason=reason,
         )
 
     def record_post_mortem(
@@ -254,6 +263,7 @@ class EscalationService:
         make: _Make,
         *,
         owner_id: str | None = None,
+        reason: str = "",
     ) -> tuple[EscalationRow, Changes]:
         now = self._clock.now()
         names = reads.rule_names(self._active_rules().rules)
@@ -269,6 +279,7 @@ class EscalationService:
                 text = done.entry.text.replace(f"负责人 {new_owner}", f"负责人 {name}")
                 done = replace(done, entry=replace(done.entry, text=text))
             touched = write_transition(conn, esc, done, now=now, origin=self._origin)
+            audit_step(conn, op, esc, done.escalation, actor_id=actor.id, now=now, reason=reason)
             row = reads.build_rows(conn, {esc.id: done.escalation}, names)[0]
         self._runner.put(done.escalation)
         self._refresh(touched)

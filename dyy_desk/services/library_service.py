@@ -2,7 +2,8 @@
 
 One public method = one transaction. Every agent may read, search, copy and export; only supervisors
 and admins (read from the `user` table on each call) may change entries or import — an agent gets a
-PermissionError. After a write the in-memory index (`self.index`) is brought up to date for exactly the
+PermissionError. Edits, imports and exports are written to the audit log in the same transaction
+(library_audit). After a write the in-memory index (`self.index`) is brought up to date for exactly the
 entries written. Errors for the user: ServiceError / NotFound, PermissionError, LibraryFileError (a file
 that cannot be read at all; `.issues` lists each problem).
 """
@@ -38,6 +39,7 @@ from dyy_desk.core.placeholders import fill_placeholders, ticket_values
 from dyy_desk.db.repos.tables import clients, customers, shops, tickets
 from dyy_desk.infra.paths import resource_path
 from dyy_desk.services.errors import NotFound, ServiceError
+from dyy_desk.services.library_audit import audit_entry, audit_export, audit_import
 from dyy_desk.services.library_export import library_rows, write_library_file
 from dyy_desk.services.library_import import ImportCancelled, apply_plan, plan_import, read_library_file
 from dyy_desk.services.library_search import LibrarySearch
@@ -150,14 +152,17 @@ class LibraryService:
 
     def delete_entry(self, *, user_id: str, entry_id: str) -> Changes:
         """Soft delete (a tombstone that syncs); works for FAQ entries and scripts alike."""
+        now = self._clock.now()
         with self._engine.begin() as conn:
             require_editor(conn, user_id)
-            stamp = {"deleted": True, "updated_at": self._clock.now(), "updated_by": user_id}
-            hit = 0
-            for table in (faq_t, script_t):
+            stamp = {"deleted": True, "updated_at": now, "updated_by": user_id}
+            for table, kind in ((faq_t, LibraryKind.FAQ), (script_t, LibraryKind.SCRIPTS)):
                 live = (table.c.id == entry_id) & table.c.deleted.is_(False)
-                hit += conn.execute(update(table).where(live).values(stamp)).rowcount
-            if not hit:
+                if conn.execute(update(table).where(live).values(stamp)).rowcount:
+                    row = conn.execute(select(table).where(table.c.id == entry_id)).mappings().one()
+                    audit_entry(conn, "library_entry_deleted", kind=kind, row=row, actor_id=user_id, now=now)
+                    break
+            else:
                 raise NotFound("条目不存在或已被删除")
         self.index.refresh([entry_id])
         return LIBRARY_CHANGED
@@ -195,6 +200,7 @@ class LibraryService:
                     raise ServiceError(f"编号「{external_id}」已被其他条目使用")
                 values["external_id"] = external_id
             values |= {"updated_at": now, "updated_by": user_id, "origin": self._origin}
+            created = entry_id is None
             if entry_id is None:
                 entry_id = new_id()
                 conn.execute(
@@ -205,6 +211,14 @@ class LibraryService:
                 if not conn.execute(update(table).where(live).values(values)).rowcount:
                     raise NotFound("条目不存在或已被删除")
             stored = conn.execute(select(table).where(table.c.id == entry_id)).mappings().one()
+            audit_entry(
+                conn,
+                "library_entry_created" if created else "library_entry_updated",
+                kind=LibraryKind.FAQ if faq else LibraryKind.SCRIPTS,
+                row=stored,
+                actor_id=user_id,
+                now=now,
+            )
             saved = convert(stored, client_names(conn), user_names(conn))
         self.index.refresh([entry_id])
         return saved
@@ -246,6 +260,7 @@ class LibraryService:
         if not preview.ok:
             raise ServiceError(f"文件有 {len(preview.issues)} 处错误，未导入任何内容")
         parsed = ParsedLibrary(preview.kind, preview.rows, (), ())
+        now = self._clock.now()
         with self._engine.begin() as conn:
             require_editor(conn, user_id)
             plan = plan_import(conn, parsed, source=preview.source)
@@ -257,14 +272,23 @@ class LibraryService:
                 conn,
                 plan,
                 preview.kind,
-                now=self._clock.now(),
+                now=now,
                 user_id=user_id,
                 origin=self._origin,
                 progress=progress,
                 cancel=cancel,
             )
+            count = {status: sum(1 for p in plan.planned if p.status is status) for status in RowStatus}
+            audit_import(
+                conn,
+                kind=preview.kind,
+                source=preview.source,
+                counts={status.value: n for status, n in count.items()},
+                clients_created=len(plan.clients_to_create),
+                actor_id=user_id,
+                now=now,
+            )
         self.index.refresh(touched)
-        count = {status: sum(1 for p in plan.planned if p.status is status) for status in RowStatus}
         result = ImportResult(
             preview.kind,
             count[RowStatus.NEW],
@@ -275,11 +299,25 @@ class LibraryService:
         changes = Changes(library=True, users=bool(plan.clients_to_create))
         return result, changes
 
-    def export(self, *, path: Path, kind: LibraryKind, client_id: str | None = None) -> int:
-        """Write live entries to `path` (.csv as UTF-8 with BOM, or .xlsx); returns how many."""
-        with self._engine.connect() as conn:
+    def export(
+        self, *, path: Path, kind: LibraryKind, client_id: str | None = None, user_id: str | None = None
+    ) -> int:
+        """Write live entries to `path` (.csv as UTF-8 with BOM, or .xlsx); returns how many. The audit
+        entry (who, when, which file) commits only once the file is written."""
+        with self._engine.begin() as conn:
+            if user_id is not None:
+                load_user(conn, user_id)
             rows = library_rows(conn, kind=kind, client_id=client_id)
-        write_library_file(path, kind, rows)
+            audit_export(
+                conn,
+                kind=kind,
+                client_id=client_id,
+                count=len(rows),
+                file_name=path.name,
+                actor_id=user_id,
+                now=self._clock.now(),
+            )
+            write_library_file(path, kind, rows)
         return len(rows)
 
 

@@ -1,6 +1,8 @@
 """QA use cases (质检抽检): plans, reproducible draws, reviews with appeal and re-review, calibration,
 reports and export. One public method = one transaction; the actor's role is read from the `user`
 table on every call, and every rule about who may do what is the pure core's (qa_access, qa_review).
+Every score change, plan, draw, calibration and scorecard import is written to the audit log in the
+same transaction (qa_audit).
 
 Errors for the user: ServiceError / NotFound (plain Chinese), PermissionError (role), and the core's
 PlanError, ReviewError, ScoringError, CalibrationError (all ValueError) — raised before anything is
@@ -40,6 +42,13 @@ from dyy_desk.core.types import Platform, Role, TicketCategory, UserRow
 from dyy_desk.db.repos.tables import clients, tickets, users
 from dyy_desk.services import qa_scorecards
 from dyy_desk.services.errors import NotFound, ServiceError
+from dyy_desk.services.qa_audit import (
+    audit_calibration_opened,
+    audit_plan_created,
+    audit_review,
+    audit_sample_drawn,
+    audit_scorecard_imported,
+)
 from dyy_desk.services.qa_calibration_reads import calibration_rows
 from dyy_desk.services.qa_candidates import already_sampled, closed_candidates
 from dyy_desk.services.qa_export import write_report
@@ -90,18 +99,15 @@ class QAService(QAReads):
 
     def install_scorecard(self, *, actor_id: str, text: str, source: str) -> tuple[Scorecard, Changes]:
         """A supervisor adds a scorecard version; a bad template is refused with every problem listed."""
+        now = self._clock.now()
         with self._engine.begin() as conn:
             require_qa_manager(load_actor(conn, actor_id), "导入评分表")
             card = qa_scorecards.parse_or_explain(text, source)
             new = qa_scorecards.ensure_stored(
-                conn,
-                card,
-                text=text,
-                source=source,
-                actor_id=actor_id,
-                now=self._clock.now(),
-                origin=self._origin,
+                conn, card, text=text, source=source, actor_id=actor_id, now=now, origin=self._origin
             )
+            if new:
+                audit_scorecard_imported(conn, card, source=source, actor_id=actor_id, now=now)
         return card, QA_CHANGED if new else Changes()
 
     # --- plans -------------------------------------------------------------------------------
@@ -149,6 +155,7 @@ class QAService(QAReads):
                     **plan_row_values(plan), created_at=now, origin=self._origin, version="", deleted=False
                 )
             )
+            audit_plan_created(conn, plan, now=now)
         return PlanRow(plan, actor.name, now), QA_CHANGED
 
     @staticmethod
@@ -203,6 +210,7 @@ class QAService(QAReads):
                         deleted=False,
                     )
                 )
+            audit_sample_drawn(conn, sample_id, result, now=now)
         summary = SampleSummary(
             sample_id,
             plan.name,
@@ -363,6 +371,7 @@ class QAService(QAReads):
             card = qa_scorecards.stored_card(conn, before.scorecard_id, before.scorecard_version)
             after = act(before, card, actor, now)
             save_review(conn, after, before=before, now=now, origin=self._origin)
+            audit_review(conn, after, known=len(before.history), now=now)
             return self._review_row(conn, after), QA_CHANGED
 
     # --- calibration -------------------------------------------------------------------------
@@ -408,6 +417,14 @@ class QAService(QAReads):
                     version="",
                     deleted=False,
                 )
+            )
+            audit_calibration_opened(
+                conn,
+                session_id=session.id,
+                ticket_id=ticket_id,
+                reviewer_ids=list(session.reviewer_ids),
+                actor_id=actor.id,
+                now=now,
             )
             rows = calibration_rows(conn, actor, session_id=session.id)
         return rows[0], QA_CHANGED

@@ -3,7 +3,8 @@
 Built-in templates come from resources/sop; supervisors import further versions, stored whole in
 `sop_template` so they travel in bundles. Every version stays: a running checklist keeps the id and
 version it started with, new checklists pick the latest version in effect. An invalid file is refused
-with its file name, line and reason, and nothing is written.
+with its file name, line and reason, and nothing is written. An import and a change of the working
+hours are written to the audit log in the same transaction (sop_audit).
 
 Threading contract: the parsed registry and schedule are cached behind a lock; the GUI calls in only
 from its single database worker, tests from anywhere.
@@ -23,6 +24,7 @@ from dyy_desk.core.sop_template import SopTemplate, parse_sop_template
 from dyy_desk.core.sop_toml import DataFileError, index_lines
 from dyy_desk.infra.paths import read_resource_text, resource_path
 from dyy_desk.services.errors import ServiceError
+from dyy_desk.services.sop_audit import audit_business_hours, audit_template_imported
 from dyy_desk.services.sop_store import settings_t, templates_t
 
 BUSINESS_HOURS_KEY = "business_hours"
@@ -120,6 +122,7 @@ class SopCatalog:
                     deleted=False,
                 )
             )
+            audit_template_imported(conn, template, source=source, actor_id=actor_id, now=now)
         with self._lock:
             self._registry = None
         return ImportedTemplate(template.id, template.version, template.name, source)
@@ -147,6 +150,11 @@ class SopCatalog:
         except DataFileError as exc:
             raise DataFileRejected(exc) from None
         with self._engine.begin() as conn:
+            old = conn.execute(
+                select(settings_t.c.value).where(
+                    settings_t.c.key == BUSINESS_HOURS_KEY, settings_t.c.deleted.is_(False)
+                )
+            ).scalar()
             values = {"value": text, "updated_by": actor_id, "updated_at": now}
             found = conn.execute(
                 update(settings_t)
@@ -159,6 +167,7 @@ class SopCatalog:
                         key=BUSINESS_HOURS_KEY, origin=self._origin, version="", deleted=False, **values
                     )
                 )
+            audit_business_hours(conn, old_text=old, new_text=text, actor_id=actor_id, now=now)
         with self._lock:
             self._schedule = schedule
         return schedule

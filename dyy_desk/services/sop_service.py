@@ -2,7 +2,8 @@
 
 Each write is one transaction that also recomputes the ticket's `due_at` as the nearest open step
 deadline (so the queue's countdown, its 即将超时/已超时 views and its due sort follow the checklist) and
-appends a line to the ticket's timeline. While no open step has a deadline yet, `due_at` falls back to
+appends a line to the ticket's timeline; entering a platform/manual deadline and skipping a required
+step also go to the audit log (sop_audit). While no open step has a deadline yet, `due_at` falls back to
 what the ticket had before the checklist started.
 """
 
@@ -26,6 +27,7 @@ from dyy_desk.db.repos import ticket_writes
 from dyy_desk.db.repos.tables import tickets, users
 from dyy_desk.services import sop_store as store
 from dyy_desk.services.errors import NotFound, ServiceError
+from dyy_desk.services.sop_audit import audit_deadline, audit_required_skip
 from dyy_desk.services.sop_catalog import SopCatalog
 from dyy_desk.services.sop_deadline_text import parse_deadline_text
 from dyy_desk.services.sop_monitor import SopMonitor
@@ -42,6 +44,7 @@ CATEGORY_TYPES: dict[TicketCategory, tuple[AfterSalesType, ...]] = {
     TicketCategory.QUALITY_COMPLAINT: (T.RETURN_REFUND, T.EXCHANGE, T.RESHIP),
 }
 Mutation = Callable[[sc.Checklist, datetime], sc.Checklist]
+Persist = Callable[[Connection, store.StoredChecklist, sc.Checklist, datetime], None]
 
 
 def parse_amount(text: str) -> Decimal | None:
@@ -154,7 +157,16 @@ class SopService(SopMonitor):
         def skip(c: sc.Checklist, now: datetime) -> sc.Checklist:
             return sc.skip_step(c, step_id, by=actor_id, at=now, reason=reason)
 
-        return self._step_change(ticket_id, actor_id, step_id, skip, f"跳过（原因：{reason.strip()}）")
+        def audit(conn: Connection, stored: store.StoredChecklist, _new: sc.Checklist, now: datetime) -> None:
+            template = self.catalog.template(stored.checklist.template_id, stored.checklist.template_version)
+            if template.step(step_id).required:
+                audit_required_skip(
+                    conn, ticket_id=ticket_id, step_id=step_id, reason=reason, actor_id=actor_id, now=now
+                )
+
+        return self._step_change(
+            ticket_id, actor_id, step_id, skip, f"跳过（原因：{reason.strip()}）", audit=audit
+        )
 
     def set_deadline(
         self,
@@ -178,8 +190,27 @@ class SopService(SopMonitor):
         def put(c: sc.Checklist, when: datetime) -> sc.Checklist:
             return sc.set_deadline(c, step_id, source, deadline, by=actor_id, at=when)
 
+        def entered(c: sc.Checklist) -> sc.EnteredDeadline | None:
+            record = c.record(step_id)
+            return record.platform_deadline if source is DeadlineSource.PLATFORM else record.manual_deadline
+
+        def audit(conn: Connection, stored: store.StoredChecklist, new: sc.Checklist, when: datetime) -> None:
+            old = entered(stored.checklist)
+            if old is None and entered(new) is None:
+                return  # clearing an empty entry changes no clock
+            audit_deadline(
+                conn,
+                ticket_id=ticket_id,
+                step_id=step_id,
+                source=source,
+                old=old,
+                new=entered(new),
+                actor_id=actor_id,
+                now=when,
+            )
+
         verb = f"录入{what} {deadline.astimezone(self._zone):%Y-%m-%d %H:%M}" if deadline else f"清除{what}"
-        return self._step_change(ticket_id, actor_id, step_id, put, verb)
+        return self._step_change(ticket_id, actor_id, step_id, put, verb, audit=audit)
 
     def record_anchor(
         self, *, ticket_id: str, event: AnchorEvent, at: datetime, actor_id: str
@@ -247,12 +278,23 @@ class SopService(SopMonitor):
 
     # --- helpers -----------------------------------------------------------------------------
     def _step_change(
-        self, ticket_id: str, actor_id: str, step_id: str, change: Mutation, verb: str
+        self,
+        ticket_id: str,
+        actor_id: str,
+        step_id: str,
+        change: Mutation,
+        verb: str,
+        *,
+        audit: Persist | None = None,
     ) -> tuple[ChecklistView, Changes]:
+        """`audit` runs after the step is saved, in the same transaction, with the checklist before."""
+
         def persist(
-            conn: Connection, stored: store.StoredChecklist, new: sc.Checklist, _now: datetime
+            conn: Connection, stored: store.StoredChecklist, new: sc.Checklist, now: datetime
         ) -> None:
             store.save_step(conn, checklist_id=stored.id, record=new.record(step_id))
+            if audit is not None:
+                audit(conn, stored, new, now)
 
         def describe(stored: store.StoredChecklist) -> str:
             template = self.catalog.template(stored.checklist.template_id, stored.checklist.template_version)
@@ -266,7 +308,7 @@ class SopService(SopMonitor):
         ticket_id: str,
         actor_id: str,
         change: Mutation,
-        persist: Callable[[Connection, store.StoredChecklist, sc.Checklist, datetime], None],
+        persist: Persist,
         text: str | Callable[[store.StoredChecklist], str],
     ) -> tuple[ChecklistView, Changes]:
         now = self._clock.now()

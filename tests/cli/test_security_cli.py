@@ -96,7 +96,7 @@ def test_verify_names_the_first_bad_entry(data_dir: str, capsys: pytest.CaptureF
     _run(capsys, *d, "audit", "show", "--as", "赵敏", "--password-stdin", stdin="zhaomin-pw\n")
     with sqlite3.connect(resolve_paths(data_dir).db_path) as con:
         con.execute("DROP TRIGGER audit_log_no_update")
-        con.execute("UPDATE audit_log SET actor_id = NULL WHERE seq = 2")
+        con.execute("UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 2")
     code, out, _ = _run(capsys, *d, "audit", "verify")
     assert code == 1 and "第 2 条" in out.splitlines()[1]
 

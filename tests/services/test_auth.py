@@ -78,7 +78,7 @@ def test_first_set_then_authenticate(team: Any) -> None:
     assert auth.authenticate(user_id=sup.id, password="zhaomin-1") == sup
     with pytest.raises(WrongPassword, match="密码不正确"):
         auth.authenticate(user_id=sup.id, password="zhaomin-2")
-    assert _actions(auth) == ["password_first_set", "auth_ok", "auth_failed"]
+    assert _actions(auth) == ["user_created"] * 4 + ["password_first_set", "auth_ok", "auth_failed"]
 
 
 def test_change_needs_old_password_and_others_need_admin(team: Any) -> None:

@@ -86,7 +86,11 @@ def test_switch_rules(qtbot: Any, empty_workspace: Any, auth: AuthService) -> No
     verify.try_accept()
     assert verify.result() == QDialog.DialogCode.Accepted
     with empty_workspace.engine.connect() as conn:
-        assert [e.action for e in last_entries(conn)] == ["password_first_set", "auth_failed", "auth_ok"]
+        assert [e.action for e in last_entries(conn)] == ["user_created"] * 2 + [
+            "password_first_set",
+            "auth_failed",
+            "auth_ok",
+        ]
 
 
 def _answer_modal(password: str | None) -> None:
