@@ -1,7 +1,8 @@
 """Sync benchmark: 100,000 tickets with 500,000 timeline events, exported and imported into a fresh
 workspace through the real services (stamping, streaming bundle, validation, merge, apply).
 
-Prints progress, then as its last line one JSON object:
+Prints progress, then the time per phase of the export and the import (the profile breakdown),
+then as its last line one JSON object:
 {"tickets": 100000, "events": 500000, "export_s": …, "import_s": …, "peak_rss_mb": …}
 Targets: export ≤ 20 s, import ≤ 40 s, peak RSS ≤ 500 MB.  `--tickets N` for a quick run.
 """
@@ -129,6 +130,22 @@ def generate(engine: object, count: int, origin: str) -> None:
             conn.execute(insert(ticket_events), batch_e)
 
 
+def print_phases(totals: dict[str, tuple[float, float]]) -> None:
+    """Where the time went, per phase of the export and the import (stdout, above the JSON line).
+    The CPU time shows how much of the wall time other processes took on a shared machine."""
+    from dyy_desk.services.sync_phases import LATEST
+
+    for kind, (total, cpu) in totals.items():
+        phases = LATEST.get(kind)
+        if phases is None:
+            continue
+        print(f"{kind}: {total:.2f} s wall, {cpu:.2f} s CPU")
+        for name, seconds in sorted(phases.seconds.items(), key=lambda item: -item[1]):
+            print(f"  {name:<40} {seconds:7.2f} s  {100 * seconds / total:5.1f} %")
+        other = total - sum(phases.seconds.values())
+        print(f"  {'(other)':<40} {other:7.2f} s  {100 * other / total:5.1f} %")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -160,19 +177,20 @@ def main() -> int:
         print(f"generating {args.tickets} tickets …", file=sys.stderr)
         generate(ws_a.engine, args.tickets, ws_a.machine_id)
         bundle = root / "bench.dyyb"
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = sync_a.export(out=bundle)
-        export_s = time.perf_counter() - start
+        export_s, export_cpu = time.perf_counter() - start, time.process_time() - cpu
         print(f"export: {export_s:.1f} s, {result.size_bytes / 1e6:.1f} MB, {result.counts}", file=sys.stderr)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = sync_b.apply(path=bundle, on_tickets_changed=ws_b.tickets.invalidate_queue)
-        import_s = time.perf_counter() - start
+        import_s, import_cpu = time.perf_counter() - start, time.process_time() - cpu
         print(f"import: {import_s:.1f} s, {[(t.table, t.new) for t in report.tables]}", file=sys.stderr)
         events = next(t.new for t in report.tables if t.table == "ticket_event")
         tickets = next(t.new for t in report.tables if t.table == "ticket")
         for ws, _ in machines:
             ws.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print_phases({"export": (export_s, export_cpu), "import": (import_s, import_cpu)})
     print(
         json.dumps(
             {

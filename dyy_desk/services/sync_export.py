@@ -8,6 +8,7 @@ commits: a failed or cancelled export leaves neither a file nor an advanced sequ
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,17 +27,11 @@ from dyy_desk.core.sync.manifest import (
 )
 from dyy_desk.core.sync.records import RecordKind, canonical_json
 from dyy_desk.db.repos.tables import clients
+from dyy_desk.services import sync_phases
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.sync_registry import SCHEMA_VERSION, TableSpec, specs
-from dyy_desk.services.sync_rows import (
-    BATCH,
-    append_only_json,
-    decode_meta,
-    record_json,
-    stamp_local_edits,
-    sync_joined,
-)
-from dyy_desk.services.sync_state import MachineState, load_state, save_state, sync_row
+from dyy_desk.services.sync_rows import BATCH, LineBuilder, stamp_local_edits, sync_joined
+from dyy_desk.services.sync_state import MachineState, large_page_cache, load_state, save_state, sync_row
 from dyy_desk.services.sync_stream import BundleWriter, write_encrypted
 
 Progress = Callable[[int, int, str], None]
@@ -81,65 +76,100 @@ def export_bundle(
 ) -> ExportResult:
     if client_name is not None and library_only:
         raise ServiceError("“只导出知识库”和“只导出一个品牌方”不能同时使用。")
-    with engine.begin() as conn:
+    phases = sync_phases.start("export")
+    with sync_phases.bulk_gc(), engine.begin() as conn:
         conn.exec_driver_sql("BEGIN IMMEDIATE")  # stamping and reading see one snapshot
-        state = load_state(conn, machine_id)
-        if state.team_id is None:
-            raise not_joined_error()
+        with large_page_cache(conn):
+            result = _export(
+                conn,
+                machine_id,
+                key,
+                out,
+                now,
+                client_name,
+                library_only,
+                mask_personal_data,
+                progress,
+                cancel,
+                phases,
+            )
+        commit_start = time.perf_counter()
+    phases.add("commit", time.perf_counter() - commit_start)
+    return result
+
+
+def _export(
+    conn: Connection,
+    machine_id: str,
+    key: bytes,
+    out: Path,
+    now: datetime,
+    client_name: str | None,
+    library_only: bool,
+    mask_personal_data: bool,
+    progress: Progress | None,
+    cancel: CancelCheck | None,
+    phases: sync_phases.Phases,
+) -> ExportResult:
+    state = load_state(conn, machine_id)
+    if state.team_id is None:
+        raise not_joined_error()
+    with phases.timed("stamp local edits"):
         stamp_all(conn, state, now)
-        if client_name is not None:
-            client_id = _client_id(conn, client_name)
-            scope = Scope(ScopeKind.CLIENT, client_id, mask_personal_data)
-        else:
-            kind = ScopeKind.LIBRARY_ONLY if library_only else ScopeKind.ALL_CHANGES
-            scope = Scope(kind, None, mask_personal_data)
-        chosen = [s for s in specs() if not (scope.kind is ScopeKind.LIBRARY_ONLY and not s.library)]
-        selects = [(s, _select(conn, s, state, scope)) for s in sorted(chosen, key=lambda s: s.name)]
+    if client_name is not None:
+        client_id = _client_id(conn, client_name)
+        scope = Scope(ScopeKind.CLIENT, client_id, mask_personal_data)
+    else:
+        kind = ScopeKind.LIBRARY_ONLY if library_only else ScopeKind.ALL_CHANGES
+        scope = Scope(kind, None, mask_personal_data)
+    chosen = [s for s in specs() if not (scope.kind is ScopeKind.LIBRARY_ONLY and not s.library)]
+    selects = [(s, _select(conn, s, state, scope)) for s in sorted(chosen, key=lambda s: s.name)]
+    with phases.timed("count rows"):
         total = sum(
             conn.execute(select(func.count()).select_from(q.subquery())).scalar_one() for _, q in selects
         )
-        writer = BundleWriter()
-        done = 0
-        for spec, query in selects:
-            label = f"正在导出{spec.label or spec.name}"
-            for row in conn.execute(query).yield_per(BATCH):
-                if spec.kind is RecordKind.MUTABLE:
-                    obj = record_json(spec, row, decode_meta(row._meta), mask=scope.masked)
-                else:
-                    obj = append_only_json(spec, row, state.origin)
-                writer.add(spec.name, row.id, canonical_json(obj).encode("utf-8"))
-                done += 1
-                if done % BATCH == 0:
-                    _tick(progress, cancel, done, total, label)
-        _tick(progress, cancel, done, total, "正在加密")
-        sequence = 0
-        if scope.kind is ScopeKind.ALL_CHANGES:
-            sequence = state.next_sequence
-            state.next_sequence += 1
-            state.exported_seq = state.local_seq
-            for spec in chosen:
-                if spec.kind is RecordKind.APPEND_ONLY:
-                    top = conn.execute(
-                        select(func.max(literal_column("rowid"))).select_from(spec.table)
-                    ).scalar()
-                    state.marks[spec.name] = int(top or 0)
-        tables = writer.tables()
-        manifest = Manifest(
-            FORMAT_VERSION,
-            SCHEMA_VERSION,
-            state.team_id,
-            state.origin,
-            state.name,
-            sequence,
-            now,
-            scope,
-            tables,
-        )
-        check_manifest_fields(manifest)
-        line = canonical_json(manifest_to_json(manifest)).encode("utf-8")
-        size = write_encrypted(out, writer.finish(line), key)
-        save_state(conn, state, last_export_at=now.isoformat())
-        _tick(progress, None, total, total, "完成")
+    writer = BundleWriter(phases=phases)
+    done = 0
+    for spec, query in selects:
+        label = f"正在导出{spec.label or spec.name}"
+        start = time.perf_counter()
+        result = conn.execute(query).yield_per(BATCH)
+        builder = LineBuilder(spec, list(result.keys()), mask=scope.masked, origin=state.origin)
+        line, id_at, add, table = builder.line, builder.id_at, writer.add, spec.name
+        for row in result:
+            add(table, row[id_at], line(row).encode("utf-8"))
+            done += 1
+            if done % BATCH == 0:
+                _tick(progress, cancel, done, total, label)
+        phases.add(f"read + write lines: {spec.name}", time.perf_counter() - start)
+    _tick(progress, cancel, done, total, "正在加密")
+    sequence = 0
+    if scope.kind is ScopeKind.ALL_CHANGES:
+        sequence = state.next_sequence
+        state.next_sequence += 1
+        state.exported_seq = state.local_seq
+        for spec in chosen:
+            if spec.kind is RecordKind.APPEND_ONLY:
+                top = conn.execute(select(func.max(literal_column("rowid"))).select_from(spec.table)).scalar()
+                state.marks[spec.name] = int(top or 0)
+    tables = writer.tables()
+    manifest = Manifest(
+        FORMAT_VERSION,
+        SCHEMA_VERSION,
+        state.team_id,
+        state.origin,
+        state.name,
+        sequence,
+        now,
+        scope,
+        tables,
+    )
+    check_manifest_fields(manifest)
+    line_bytes = canonical_json(manifest_to_json(manifest)).encode("utf-8")
+    with phases.timed("encrypt + write file"):
+        size = write_encrypted(out, writer.finish(line_bytes), key)
+    save_state(conn, state, last_export_at=now.isoformat())
+    _tick(progress, None, total, total, "完成")
     return ExportResult(
         out, scope.encode(), sequence, scope.masked, {t: s.count for t, s in tables.items()}, size
     )

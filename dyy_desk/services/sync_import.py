@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -31,24 +33,40 @@ from dyy_desk.core.sync.manifest import (
     validate_bundle,
 )
 from dyy_desk.core.sync.merge import Conflict, Outcome, plan_merge
-from dyy_desk.core.sync.records import RecordKind, SyncRecord, record_from_json
+from dyy_desk.core.sync.records import (
+    ParsedRecord,
+    RecordKind,
+    parse_append_only_line,
+    parse_record_json,
+)
 from dyy_desk.core.ticket_numbers import parse_ticket_number
 from dyy_desk.db.repos.tables import ticket_counters
+from dyy_desk.services import sync_phases
 from dyy_desk.services.sync_export import CancelCheck, Progress, SyncCancelled, not_joined_error, stamp_all
-from dyy_desk.services.sync_registry import SCHEMA_VERSION, TableSpec, from_json, spec_for, specs, table_names
+from dyy_desk.services.sync_registry import SCHEMA_VERSION, TableSpec, converter, spec_for, specs, table_names
 from dyy_desk.services.sync_report import MAX_LISTED_CONFLICTS, ImportReport, TableReport
-from dyy_desk.services.sync_rows import chunks, encode_meta, load_local, row_from_record, write_meta
+from dyy_desk.services.sync_rows import (
+    RowMeta,
+    chunks,
+    encode_meta,
+    insert_rows,
+    load_local,
+    row_from_parsed,
+    row_from_record,
+    write_meta,
+)
 from dyy_desk.services.sync_state import (
     MachineState,
     gaps_after,
+    large_page_cache,
     load_state,
     record_peer,
     save_state,
-    sync_row,
 )
 from dyy_desk.services.sync_stream import STREAM_LIMITS, iter_lines, read_plaintext
 
 CHUNK = 1000
+_HASH_BLOCK = 512  # lines hashed per call
 _EMPTY_SHA = hashlib.sha256().hexdigest()
 
 
@@ -96,37 +114,62 @@ def _run(
     progress: Progress | None,
     cancel: CancelCheck | None,
 ) -> ImportReport:
-    plaintext = read_plaintext(path, key)
-    lines = iter_lines(plaintext)
+    phases = sync_phases.start("import")
+    with phases.timed("read + decrypt file"):
+        plaintext = read_plaintext(path, key)
+    lines = iter_lines(plaintext, phases=phases)
     manifest = _manifest(next(lines, None))
-    with engine.connect() as conn:
+    with sync_phases.bulk_gc(), engine.connect() as conn:
         trans = conn.begin()
+        cache: AbstractContextManager[None] | None = None
         try:
             # One snapshot and the write lock from the start; pysqlite would otherwise begin only at
             # the first write. Foreign keys are checked at commit: parents may come later in the file.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+            cache = large_page_cache(conn)
+            cache.__enter__()
             state = load_state(conn, machine_id)
             if state.team_id is None:
                 raise not_joined_error()
             _check_manifest(manifest, state.team_id)
-            stamp_all(conn, state, now)  # local edits get versions before they meet incoming ones
-            importer = _Importer(conn, state, manifest, write=write, progress=progress, cancel=cancel)
+            with phases.timed("stamp local edits"):
+                stamp_all(conn, state, now)  # local edits get versions before they meet incoming ones
+            importer = _Importer(
+                conn, state, manifest, write=write, progress=progress, cancel=cancel, phases=phases
+            )
+            start = time.perf_counter()
+            feed = importer.feed
             for number, line in enumerate(lines, start=1):
-                importer.feed(number, line)
-            importer.finish()
+                feed(number, line)
+            with phases.timed("parents + last tables"):
+                importer.finish()
+            rest = (
+                time.perf_counter()
+                - start
+                - sum(
+                    v
+                    for k, v in phases.seconds.items()
+                    if k.startswith(("merge + write", "inflate", "parents"))
+                )
+            )
+            phases.add("parse + check lines", rest)
             gaps = gaps_after(
                 conn, origin=manifest.origin, name=manifest.origin_name, sequence=manifest.sequence
             )
             if write:
                 importer.after_apply(now)
-                trans.commit()
+                with phases.timed("commit"):
+                    trans.commit()
             else:
                 trans.rollback()
         except BaseException:
             if trans.is_active:
                 trans.rollback()
             raise
+        finally:
+            if cache is not None:
+                cache.__exit__(None, None, None)  # back to the usual size, after commit or rollback
     return importer.report(applied=write, gaps=gaps, now=now)
 
 
@@ -172,13 +215,42 @@ def _refuse(spec: TableSpec, record_id: str, reason: str) -> BundleError:
     )
 
 
+class _Rules:
+    """A table's import checks, laid out once per table instead of once per record."""
+
+    def __init__(self, spec: TableSpec) -> None:
+        self.spec = spec
+        self.known = frozenset(f.name for f in spec.fields)
+        self.fields = [
+            (
+                f,
+                converter(f),
+                not f.nullable and not f.has_default,
+                spec.enums.get(f.name),
+                spec.parents.get(f.name),
+                f.name in spec.unique,
+            )
+            for f in spec.fields
+        ]
+        self.ids: set[str] | None = None  # ids in the bundle, kept for tables that are parents
+        # all fields, sorted: the fields of an append-only line as exporters write it
+        self.line_names = tuple(sorted(self.known)) if spec.kind is RecordKind.APPEND_ONLY else None
+
+
 @dataclass
 class _TableRun:
     spec: TableSpec
+    rules: _Rules
     digest: Any = field(default_factory=hashlib.sha256)
+    lines: list[bytes] = field(default_factory=list)  # not yet hashed
     count: int = 0
     outcomes: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
     written: int = 0
+
+    def hash_lines(self) -> None:
+        if self.lines:
+            self.digest.update(b"\n".join(self.lines) + b"\n")
+            self.lines.clear()
 
 
 class _Importer:
@@ -191,15 +263,16 @@ class _Importer:
         write: bool,
         progress: Progress | None,
         cancel: CancelCheck | None,
+        phases: sync_phases.Phases,
     ) -> None:
         self.conn, self.state, self.manifest, self.write = conn, state, manifest, write
-        self.progress, self.cancel = progress, cancel
+        self.progress, self.cancel, self.phases = progress, cancel, phases
         self.total = sum(s.count for s in manifest.tables.values())
         self.done = 0
         self.last: tuple[str, str] | None = None
         self.runs: dict[str, _TableRun] = {}
         self.current: _TableRun | None = None
-        self.chunk: list[SyncRecord] = []
+        self.chunk: list[tuple[ParsedRecord, dict[str, object]]] = []
         self.conflicts: list[Conflict] = []
         self.conflict_count = 0
         self.max_version = ""
@@ -217,11 +290,17 @@ class _Importer:
                 f"数据包第 {number} 条记录有 {len(line)} 字节，"
                 f"超过单条上限 {STREAM_LIMITS.max_record_bytes} 字节。",
             )
-        try:
-            record = record_from_json(_loads(line))
-        except ValueError as exc:
-            raise BundleError(Refusal.MALFORMED, f"数据包第 {number} 条记录格式不正确：{exc}") from None
-        key = record.key
+        run = self.current
+        record = None
+        if run is not None and run.rules.line_names is not None:
+            # the usual timeline line, read without the JSON decoder (same result: see the function)
+            record = parse_append_only_line(line, run.spec.name, run.rules.line_names)
+        if record is None:
+            try:
+                record = parse_record_json(_loads(line))
+            except ValueError as exc:
+                raise BundleError(Refusal.MALFORMED, f"数据包第 {number} 条记录格式不正确：{exc}") from None
+        key = (record.table, record.id)
         if self.last is not None and key <= self.last:
             raise BundleError(Refusal.MALFORMED, "数据包中的记录顺序不正确或有重复的记录，文件可能已被改动。")
         self.last = key
@@ -236,9 +315,13 @@ class _Importer:
                     f"数据包中“{record.table}”表未登记在清单中，文件可能已被改动。",
                     table=record.table,
                 )
-            self.current = self.runs[record.table] = _TableRun(spec)
+            rules = _Rules(spec)
+            rules.ids = self.bundle_ids.get(spec.name)
+            self.current = self.runs[record.table] = _TableRun(spec, rules)
         run = self.current
-        run.digest.update(line + b"\n")
+        run.lines.append(line)
+        if len(run.lines) >= _HASH_BLOCK:
+            run.hash_lines()
         run.count += 1
         if run.count > STREAM_LIMITS.max_records_per_table:
             raise BundleError(
@@ -246,49 +329,55 @@ class _Importer:
                 f"数据包中“{record.table}”表的记录超过上限 {STREAM_LIMITS.max_records_per_table} 条。",
                 table=record.table,
             )
-        self._check(run.spec, record)
-        self.max_version = max(self.max_version, record.version)
-        self.chunk.append(record)
+        values = self._check(run.rules, record)
+        if record.version > self.max_version:
+            self.max_version = record.version
+        self.chunk.append((record, values))
         if len(self.chunk) >= CHUNK:
             self._flush()
 
-    def _check(self, spec: TableSpec, record: SyncRecord) -> None:
+    def _check(self, rules: _Rules, record: ParsedRecord) -> dict[str, object]:
+        """The record's database values (each converted once), or a refusal naming the problem."""
+        spec = rules.spec
         if record.kind is not spec.kind:
             raise _refuse(spec, record.id, f"记录类型应为 {spec.kind.value}")
-        known = {f.name for f in spec.fields}
-        for name, given in record.fields.items():
-            if name not in known:
+        given = record.fields
+        for name, state in given.items():
+            if name not in rules.known:
                 raise _refuse(spec, record.id, f"有本程序不认识的字段“{name}”（请先升级 DYY Desk）")
-            if given.masked and name not in spec.personal:
+            if state["masked"] is True and name not in spec.personal:
                 raise _refuse(spec, record.id, f"字段“{name}”不能打码")
-        for f in spec.fields:
-            state = record.fields.get(f.name)
-            if state is None:
-                if not f.nullable and not f.has_default:
+        values: dict[str, object] = {}
+        deleted = record.deleted["value"] is True
+        for f, convert, required, allowed, parent, unique in rules.fields:
+            found = given.get(f.name)
+            if found is None:
+                if required:
                     raise _refuse(spec, record.id, f"缺少必填字段“{f.name}”")
                 continue
             try:
-                value = from_json(f, state.value)
+                value = convert(found["value"])
             except ValueError as exc:
                 raise _refuse(spec, record.id, str(exc)) from None
-            allowed = spec.enums.get(f.name)
+            values[f.name] = value
             if allowed is not None and value not in allowed:
                 raise _refuse(spec, record.id, f"字段“{f.name}”的值“{value}”无效")
-            parent = spec.parents.get(f.name)
             if parent is not None and value is not None:
                 self.refs[parent].add(str(value))
-            if f.name in spec.unique and not record.is_deleted:
+            if unique and not deleted:
                 seen = self.unique_seen[(spec.name, f.name)]
                 if seen.setdefault(value, record.id) != record.id:
                     raise _refuse(spec, record.id, f"字段“{f.name}”的值“{value}”与数据包中另一条记录重复")
-        if spec.name in self.bundle_ids:
-            self.bundle_ids[spec.name].add(record.id)
+        if rules.ids is not None:
+            rules.ids.add(record.id)
+        return values
 
     def _end_table(self) -> None:
         self._flush()
         run = self.current
         if run is None:
             return
+        run.hash_lines()
         summary = self.manifest.tables[run.spec.name]
         name = run.spec.name
         if run.count != summary.count:
@@ -339,82 +428,77 @@ class _Importer:
             return
         spec, records = self.current.spec, self.chunk
         self.chunk = []
+        start = time.perf_counter()
         if spec.kind is RecordKind.APPEND_ONLY:
             self._append(spec, records)
         else:
             self._merge(spec, records)
+        self.phases.add(f"merge + write: {spec.name}", time.perf_counter() - start)
         self.done += len(records)
         if self.cancel is not None and self.cancel():
             raise SyncCancelled()
         if self.progress is not None:
             self.progress(self.done, self.total, f"正在{'导入' if self.write else '检查'}{spec.label}")
 
-    def _append(self, spec: TableSpec, records: list[SyncRecord]) -> None:
+    def _append(self, spec: TableSpec, records: list[tuple[ParsedRecord, dict[str, object]]]) -> None:
+        # Append-only records are a union by id: no record objects, no merge, just the new rows.
         t = spec.table
-        ids = [r.id for r in records]
+        ids = [r.id for r, _ in records]
         existing = set(self.conn.execute(select(t.c.id).where(t.c.id.in_(ids))).scalars())
         run = self.runs[spec.name]
-        new = [r for r in records if r.id not in existing]
+        new = [(r, values) for r, values in records if r.id not in existing]
         run.outcomes[Outcome.NEW] += len(new)
         run.outcomes[Outcome.UNCHANGED] += len(records) - len(new)
         if self.write and new:
-            fields = spec.fields
-            rows = []
-            for r in new:
-                values: dict[str, Any] = {"id": r.id}
-                for f in fields:
-                    if f.name in r.fields:
-                        values[f.name] = from_json(f, r.fields[f.name].value)
-                rows.append(values)
-            _insert(self.conn, t, rows)
+            insert_rows(self.conn, t, [{"id": r.id, **values} for r, values in new])
             run.written += len(new)
 
-    def _merge(self, spec: TableSpec, records: list[SyncRecord]) -> None:
-        local = load_local(self.conn, spec, [r.id for r in records])
-        plan = plan_merge({(spec.name, i): r for i, r in local.items()}, records)
+    def _merge(self, spec: TableSpec, parsed: list[tuple[ParsedRecord, dict[str, object]]]) -> None:
+        local = load_local(self.conn, spec, [p.id for p, _ in parsed])
         run = self.runs[spec.name]
-        for outcome in plan.outcomes.values():
-            run.outcomes[outcome] += 1
-        self.conflict_count += len(plan.conflicts)
-        room = MAX_LISTED_CONFLICTS - len(self.conflicts)
-        if room > 0:
-            self.conflicts.extend(plan.conflicts[:room])
-        rows = [(merged, *row_from_record(spec, merged)) for merged in plan.writes]
-        self._check_unique(spec, [(m.id, values) for m, values, _, _ in rows])
+        rows: list[tuple[str, dict[str, Any], RowMeta, int]] = []
+        # A record with no local row is new and written as it came: no merge, no record object.
+        for p, values in parsed:
+            if p.id not in local:
+                rows.append((p.id, *row_from_parsed(spec, p, values)))
+        run.outcomes[Outcome.NEW] += len(rows)
+        others = [p.to_record() for p, _ in parsed if p.id in local]
+        if others:
+            plan = plan_merge({(spec.name, i): r for i, r in local.items()}, others)
+            for outcome in plan.outcomes.values():
+                run.outcomes[outcome] += 1
+            self.conflict_count += len(plan.conflicts)
+            room = MAX_LISTED_CONFLICTS - len(self.conflicts)
+            if room > 0:
+                self.conflicts.extend(plan.conflicts[:room])
+            rows.extend((merged.id, *row_from_record(spec, merged)) for merged in plan.writes)
+            rows.sort(key=lambda row: row[0])
+        self._check_unique(spec, [(rid, values) for rid, values, _, _ in rows])
         if spec.name == "ticket":
             for _, values, _, _ in rows:
-                parsed = parse_ticket_number(str(values.get("number", "")))
-                if parsed and parsed[1] > self.ticket_days.get(parsed[0], 0):
-                    self.ticket_days[parsed[0]] = parsed[1]
+                number = parse_ticket_number(str(values.get("number", "")))
+                if number and number[1] > self.ticket_days.get(number[0], 0):
+                    self.ticket_days[number[0]] = number[1]
         if not self.write or not rows:
             return
         t = spec.table
-        new_rows = [(m, v, meta, h) for m, v, meta, h in rows if m.id not in local]
-        old_rows = [(m, v, meta, h) for m, v, meta, h in rows if m.id in local]
+        new_rows = [row for row in rows if row[0] not in local]
+        old_rows = [row for row in rows if row[0] in local]
         if new_rows:
-            _insert(self.conn, t, [{"id": m.id, **v} for m, v, _, _ in new_rows])
-            self.conn.execute(
-                insert(sync_row),
-                [
-                    {
-                        "table_name": spec.name,
-                        "id": m.id,
-                        "row_hash": h,
-                        "meta": encode_meta(meta),
-                        "local_seq": 0,
-                    }
-                    for m, _, meta, h in new_rows
-                ],
+            insert_rows(self.conn, t, [{"id": rid, **v} for rid, v, _, _ in new_rows])
+            self.conn.exec_driver_sql(
+                "INSERT INTO sync_row (table_name, id, row_hash, meta, local_seq) VALUES (?, ?, ?, ?, 0)",
+                [(spec.name, rid, h, encode_meta(meta)) for rid, _, meta, h in new_rows],
             )
         if old_rows:
             by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-            for m, v, _, _ in old_rows:
-                by_keys[tuple(sorted(v))].append({"_id": m.id, **v})
+            for rid, v, _, _ in old_rows:
+                by_keys[tuple(sorted(v))].append({"_id": rid, **v})
             for keys, batch in by_keys.items():
                 stmt = update(t).where(t.c.id == bindparam("_id")).values({k: bindparam(k) for k in keys})
                 self.conn.execute(stmt, batch)
             write_meta(
-                self.conn, [(spec.name, m.id, h, encode_meta(meta), None) for m, _, meta, h in old_rows]
+                self.conn, [(spec.name, rid, h, encode_meta(meta), None) for rid, _, meta, h in old_rows]
             )
         run.written += len(rows)
 
@@ -498,11 +582,3 @@ class _Importer:
 def _changes_for(area: str) -> Changes:
     flags: dict[str, bool] = {area: True}
     return Changes(**flags)  # type: ignore[arg-type]
-
-
-def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        groups[tuple(sorted(row))].append(row)
-    for batch in groups.values():
-        conn.execute(insert(table), batch)

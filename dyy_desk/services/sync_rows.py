@@ -11,20 +11,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, Table, and_, bindparam, insert, select, update
 
-from dyy_desk.core.sync.hlc import Hlc, HybridClock, wall_ms_of
-from dyy_desk.core.sync.records import FieldState, JsonValue, RecordKind, SyncRecord
-from dyy_desk.services.sync_registry import TableSpec, from_json, to_json
+from dyy_desk.core.sync.hlc import COUNTER_DIGITS, MAX_WALL_MS, WALL_DIGITS, Hlc, HybridClock, wall_ms_of
+from dyy_desk.core.sync.records import (
+    FieldState,
+    JsonValue,
+    ParsedRecord,
+    RecordKind,
+    SyncRecord,
+    json_scalar,
+)
+from dyy_desk.services.sync_registry import ColumnKind, TableSpec, from_json, instant_text, to_json
 from dyy_desk.services.sync_state import MachineState, sync_row
 
 BATCH = 2000
+
+_ascii: Callable[[str], str] = json.encoder.encode_basestring_ascii  # what json.dumps uses by default
+_encode: Callable[[str], str] = json.encoder.encode_basestring  # … and with ensure_ascii=False
 
 # field → (version, base, masked, value hash)
 FieldMeta = tuple[str, str | None, bool, int]
@@ -48,7 +59,53 @@ def row_hash(values: Sequence[object]) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def _row_hash_of_reprs(texts: list[str]) -> int:
+    """`row_hash(values)` given `[repr(v) for v in values]`: the text of `repr(tuple(values))`."""
+    text = "(" + texts[0] + ",)" if len(texts) == 1 else "(" + ", ".join(texts) + ")"
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def encode_meta(meta: RowMeta) -> str:
+    """`json.dumps({"v": […], "f": {…}, "d": […]}, separators=(",", ":"))`, written by hand (tested)."""
+    versions: dict[str, int] = {}
+    parts = []
+    for name, (v, b, m, h) in meta.fields.items():
+        vi = versions.get(v)
+        if vi is None:
+            vi = versions[v] = len(versions)
+        if b is None:
+            bi = -1
+        else:
+            bi = versions.get(b, -2)
+            if bi == -2:
+                bi = versions[b] = len(versions)
+        key = _KEYS.get(name) or _KEYS.setdefault(name, _ascii(name) + ":[")
+        parts.append(f"{key}{vi},{bi},{1 if m else 0},{int(h)}]")
+    dv, db, flag = meta.deleted
+    dvi = versions.get(dv)
+    if dvi is None:
+        dvi = versions[dv] = len(versions)
+    if db is None:
+        dbi = -1
+    else:
+        dbi = versions.get(db, -2)
+        if dbi == -2:
+            dbi = versions[db] = len(versions)
+    return (
+        '{"v":['
+        + ",".join(map(_ascii, versions))
+        + '],"f":{'
+        + ",".join(parts)
+        + f'}},"d":[{dvi},{dbi},{1 if flag else 0}]}}'
+    )
+
+
+_KEYS: dict[str, str] = {}  # field name → its JSON key text (column names: a small, fixed set)
+
+
+def encode_meta_reference(meta: RowMeta) -> str:
+    """The generic form of `encode_meta`, kept for the test that proves them equal."""
     versions: dict[str, int] = {}
 
     def ref(version: str | None) -> int:
@@ -95,6 +152,11 @@ def db_values(spec: TableSpec, row: Row[Any]) -> list[object]:
     return [row._mapping[f.name] for f in spec.fields] + [bool(row._mapping["deleted"])]
 
 
+def _positions(row: Row[Any], names: Sequence[str]) -> list[int]:
+    fields = list(row._fields)
+    return [fields.index(name) for name in names]
+
+
 def stamp_local_edits(conn: Connection, spec: TableSpec, state: MachineState, now: datetime) -> int:
     """Give every locally edited field of `spec` a new version; returns the number of rows stamped.
 
@@ -103,26 +165,35 @@ def stamp_local_edits(conn: Connection, spec: TableSpec, state: MachineState, no
     if spec.kind is not RecordKind.MUTABLE:
         return 0
     seq = state.local_seq + 1
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    table_updates: list[dict[str, Any]] = []
+    names = [f.name for f in spec.fields]
+    inserts: list[tuple[str, str, int, str, int]] = []
+    updates: list[tuple[str, str, int, str, int | None]] = []
+    table_updates: list[tuple[str, str, str]] = []
     stamped = 0
+    where: list[int] = []
     for row in _pages(conn, spec):
-        values = db_values(spec, row)
-        hashed = row_hash(values)
-        if row._hash is not None and row._hash == hashed and row._meta is not None:
+        if not where:
+            where = _positions(row, [*names, "deleted", "_hash", "_meta", "id"])
+        *field_at, deleted_at, hash_at, meta_at, id_at = where
+        values: list[object] = [row[i] for i in field_at]
+        values.append(bool(row[deleted_at]))
+        texts = [repr(v) for v in values]  # row_hash(values) and value_hash(v) from one repr each
+        hashed = _row_hash_of_reprs(texts)
+        old_hash, old_meta = row[hash_at], row[meta_at]
+        if old_hash is not None and old_hash == hashed and old_meta is not None:
             continue
-        meta = decode_meta(row._meta) if row._meta is not None else None
+        meta = decode_meta(old_meta) if old_meta is not None else None
         version = _new_version(spec, row, meta, state.clock, now)
         fields: dict[str, FieldMeta] = {}
         changed = False
-        for f, value in zip(spec.fields, values, strict=False):
-            h = value_hash(value)
-            old = meta.fields.get(f.name) if meta else None
+        old_fields = meta.fields if meta else {}
+        for name, text in zip(names, texts, strict=False):
+            h = zlib.crc32(text.encode("utf-8"))
+            old = old_fields.get(name)
             if old is not None and old[3] == h:
-                fields[f.name] = old
+                fields[name] = old
             else:
-                fields[f.name] = (version, old[0] if old else None, False, h)
+                fields[name] = (version, old[0] if old else None, False, h)
                 changed = True
         deleted_now = bool(values[-1])
         old_deleted = meta.deleted if meta else None
@@ -135,9 +206,13 @@ def stamp_local_edits(conn: Connection, spec: TableSpec, state: MachineState, no
             deleted = old_deleted
         new_meta = RowMeta(fields, deleted)
         top = new_meta.max_version()
-        entry = {"t": spec.name, "i": row.id, "h": hashed, "m": encode_meta(new_meta), "s": seq}
-        (updates if meta else inserts).append(entry)
-        table_updates.append({"_id": row.id, "version": top, "origin": Hlc.parse(top).origin})
+        row_id = row[id_at]
+        entry = (spec.name, row_id, hashed, encode_meta(new_meta), seq)
+        if meta:
+            updates.append(entry)
+        else:
+            inserts.append(entry)
+        table_updates.append((top, Hlc.parse(top).origin, row_id))
         stamped += 1
         if len(table_updates) >= BATCH:
             _flush_stamps(conn, spec, inserts, updates, table_updates)
@@ -158,30 +233,27 @@ def _new_version(
     return version.encode()
 
 
+def quoted(conn: Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
 def _flush_stamps(
     conn: Connection,
     spec: TableSpec,
-    inserts: list[dict[str, Any]],
-    updates: list[dict[str, Any]],
-    table_updates: list[dict[str, Any]],
+    inserts: list[tuple[str, str, int, str, int]],
+    updates: list[tuple[str, str, int, str, int | None]],
+    table_updates: list[tuple[str, str, str]],
 ) -> None:
+    # Plain text, integers and ids only: the driver's executemany needs no SQLAlchemy type handling.
     if inserts:
-        conn.execute(
-            insert(sync_row),
-            [
-                {"table_name": e["t"], "id": e["i"], "row_hash": e["h"], "meta": e["m"], "local_seq": e["s"]}
-                for e in inserts
-            ],
+        conn.exec_driver_sql(
+            "INSERT INTO sync_row (table_name, id, row_hash, meta, local_seq) VALUES (?, ?, ?, ?, ?)", inserts
         )
     if updates:
-        write_meta(conn, [(e["t"], e["i"], e["h"], e["m"], e["s"]) for e in updates])
+        write_meta(conn, updates)
     if table_updates:
-        t = spec.table
-        conn.execute(
-            update(t)
-            .where(t.c.id == bindparam("_id"))
-            .values(version=bindparam("version"), origin=bindparam("origin")),
-            table_updates,
+        conn.exec_driver_sql(
+            f"UPDATE {quoted(conn, spec.name)} SET version = ?, origin = ? WHERE id = ?", table_updates
         )
     inserts.clear()
     updates.clear()
@@ -251,6 +323,120 @@ def append_only_json(spec: TableSpec, row: Row[Any], origin: str) -> dict[str, J
     }
 
 
+def _json_text_of(kind: ColumnKind) -> Callable[[object], str]:
+    """`json_scalar(to_json(kind, value))`, specialised per column kind."""
+    if kind is ColumnKind.TEXT:
+        return lambda value: "null" if value is None else _encode(str(value))
+    if kind is ColumnKind.BOOL:
+        return lambda value: "null" if value is None else "true" if value else "false"
+    if kind is ColumnKind.INSTANT:
+
+        def instant(value: object) -> str:
+            if isinstance(value, datetime):
+                return _encode(instant_text(value))
+            return json_scalar(to_json(kind, value))
+
+        return instant
+    return lambda value: json_scalar(to_json(kind, value))
+
+
+_DELETED_TRUE = ',"masked":false,"value":true,"version":'
+_DELETED_FALSE = ',"masked":false,"value":false,"version":'
+
+
+class LineBuilder:
+    """Bundle lines of one table straight from database rows, without the generic JSON encoder.
+
+    `line(row)` is exactly `canonical_json(record_json(…))` (mutable tables) or
+    `canonical_json(append_only_json(…))` (append-only tables): tested byte for byte.
+    """
+
+    def __init__(self, spec: TableSpec, columns: Sequence[str], *, mask: bool, origin: str) -> None:
+        self.spec, self.mask, self.origin = spec, mask, origin
+        at = list(columns).index
+        self.id_at = at("id")
+        by_name = {f.name: f for f in spec.fields}
+        self._fields = [
+            (
+                name,
+                _encode(name) + ":",
+                at(name),
+                _json_text_of(by_name[name].kind),
+                spec.personal.get(name) if mask else None,
+                by_name[name].kind,
+            )
+            for name in sorted(by_name)
+        ]
+        self._tail = ',"kind":' + _encode(spec.kind.value) + ',"table":' + _encode(spec.name) + "}"
+        if spec.kind is RecordKind.MUTABLE:
+            self._deleted_at = at("deleted")
+            self._meta_at = at("_meta")
+            self.line: Callable[[Row[Any]], str] = self._mutable
+        else:
+            self._at = at("at") if "at" in by_name else -1
+            self.line = self._append_only
+
+    def _mutable(self, row: Row[Any]) -> str:
+        data = json.loads(row[self._meta_at])  # the fields of `decode_meta`, read directly
+        versions = [_encode(v) for v in data["v"]]
+        metas = data["f"]
+        parts = []
+        for name, key, at, json_text, masker, kind in self._fields:
+            v, b, m, _ = metas[name]
+            masked = bool(m)
+            if masker is not None and not masked and isinstance(value := to_json(kind, row[at]), str):
+                text = json_scalar(masker(value))
+                masked = True
+            else:
+                text = json_text(row[at])
+            parts.append(
+                key
+                + ('{"base":null' if b < 0 else '{"base":' + versions[b])
+                + (',"masked":true,"value":' if masked else ',"masked":false,"value":')
+                + text
+                + ',"version":'
+                + versions[v]
+                + "}"
+            )
+        d = data["d"]
+        dv, db = d[0], d[1]
+        line: str = (
+            '{"deleted":{"base":'
+            + ("null" if db < 0 else versions[db])
+            + (_DELETED_TRUE if row[self._deleted_at] else _DELETED_FALSE)
+            + versions[dv]
+            + '},"fields":{'
+            + ",".join(parts)
+            + '},"id":'
+            + _encode(row[self.id_at])
+            + self._tail
+        )
+        return line
+
+    def _append_only(self, row: Row[Any]) -> str:
+        at = row[self._at] if self._at >= 0 else None
+        wall = wall_ms_of(at) if isinstance(at, datetime) else 0
+        if 0 <= wall <= MAX_WALL_MS:
+            version = f"{wall:0{WALL_DIGITS}d}-{0:0{COUNTER_DIGITS}d}-{self.origin}"
+        else:
+            version = Hlc(wall, 0, self.origin).encode()  # raises the clock's error
+        quoted_version = _encode(version)
+        tail = ',"version":' + quoted_version + "},"
+        parts = [
+            key + '{"base":null,"masked":false,"value":' + json_text(row[i]) + tail
+            for _, key, i, json_text, _, _ in self._fields
+        ]
+        return (
+            '{"deleted":{"base":null,"masked":false,"value":false,"version":'
+            + quoted_version
+            + '},"fields":{'
+            + "".join(parts)[:-1]
+            + '},"id":'
+            + _encode(row[self.id_at])
+            + self._tail
+        )
+
+
 def load_local(conn: Connection, spec: TableSpec, ids: Sequence[str]) -> dict[str, SyncRecord]:
     """Local records for the given ids (rows must be stamped first)."""
     found: dict[str, SyncRecord] = {}
@@ -271,23 +457,88 @@ def load_local(conn: Connection, spec: TableSpec, ids: Sequence[str]) -> dict[st
 
 def row_from_record(spec: TableSpec, record: SyncRecord) -> tuple[dict[str, Any], RowMeta, int]:
     """Database values, field metadata and row hash for a merged record (already validated)."""
+    converted = {
+        f.name: from_json(f, record.fields[f.name].value) for f in spec.fields if f.name in record.fields
+    }
+    return row_from_values(spec, record, converted)
+
+
+def row_from_values(
+    spec: TableSpec, record: SyncRecord, converted: dict[str, object]
+) -> tuple[dict[str, Any], RowMeta, int]:
+    """`row_from_record` for a record whose fields were already converted (`from_json`) once."""
     values: dict[str, Any] = {}
     fields: dict[str, FieldMeta] = {}
     ordered: list[object] = []
+    states = record.fields
     for f in spec.fields:
-        state = record.fields.get(f.name)
+        state = states.get(f.name)
         if state is None:
             continue
-        value = from_json(f, state.value)
+        value = converted[f.name]
         values[f.name] = value
         fields[f.name] = (state.version, state.base, state.masked, value_hash(value))
         ordered.append(value)
-    values["deleted"] = record.is_deleted
-    values["version"] = record.version
-    values["origin"] = record.origin
-    ordered.append(record.is_deleted)
-    meta = RowMeta(fields, (record.deleted.version, record.deleted.base, record.is_deleted))
+    deleted = record.deleted.value is True
+    version = record.version
+    values["deleted"] = deleted
+    values["version"] = version
+    values["origin"] = Hlc.parse(version).origin
+    ordered.append(deleted)
+    meta = RowMeta(fields, (record.deleted.version, record.deleted.base, deleted))
     return values, meta, row_hash(ordered)
+
+
+def row_from_parsed(
+    spec: TableSpec, record: ParsedRecord, converted: dict[str, object]
+) -> tuple[dict[str, Any], RowMeta, int]:
+    """`row_from_values(spec, record.to_record(), converted)` without building the record (tested)."""
+    values: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
+    texts: list[str] = []
+    states = record.fields
+    for f in spec.fields:
+        state = states.get(f.name)
+        if state is None:
+            continue
+        value = converted[f.name]
+        values[f.name] = value
+        text = repr(value)
+        fields[f.name] = (state["version"], state["base"], state["masked"] is True, zlib.crc32(text.encode()))
+        texts.append(text)
+    d = record.deleted
+    deleted = d["value"] is True
+    version = record.version
+    values["deleted"] = deleted
+    values["version"] = version
+    values["origin"] = Hlc.parse(version).origin
+    texts.append(repr(deleted))
+    meta = RowMeta(fields, (d["version"], d["base"], deleted))  # type: ignore[arg-type]  # checked JSON
+    return values, meta, _row_hash_of_reprs(texts)
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """`conn.execute(insert(table), rows)`, with the values bound by the columns' own SQLAlchemy type
+    processors and handed to the driver's executemany directly (rows may differ in their keys)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    dialect = conn.dialect
+    for keys, batch in groups.items():
+        columns = [table.c[k] for k in keys]
+        if any(c.default is not None for c in table.columns if c.name not in keys):
+            conn.execute(insert(table), batch)  # SQLAlchemy fills Python-side defaults
+            continue
+        processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+        plain = [i for i, p in enumerate(processors) if p is None]
+        if len(plain) == len(keys):
+            params = [tuple([row[k] for k in keys]) for row in batch]
+        else:
+            convert = [(k, p) for k, p in zip(keys, processors, strict=True)]
+            params = [tuple([row[k] if p is None else p(row[k]) for k, p in convert]) for row in batch]
+        names = ", ".join(quoted(conn, k) for k in keys)
+        marks = ", ".join("?" for _ in keys)
+        conn.exec_driver_sql(f"INSERT INTO {quoted(conn, table.name)} ({names}) VALUES ({marks})", params)
 
 
 def chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:

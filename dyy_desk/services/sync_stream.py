@@ -14,21 +14,25 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from dyy_desk.core.sync.codec import DAMAGED, HEADER_SIZE, MAGIC, NOT_A_BUNDLE, TRUNCATED
+from dyy_desk.core.sync.codec import DAMAGED, HEADER_SIZE, MAGIC, NOT_A_BUNDLE, TRUNCATED, ZLIB_LEVEL
 from dyy_desk.core.sync.errors import BundleError, Refusal
 from dyy_desk.core.sync.manifest import FORMAT_VERSION, BundleLimits, TableSummary
 from dyy_desk.infra import bundle_crypto
+from dyy_desk.services.sync_phases import Phases
 
 # Streaming removes the memory reason for the 128 MiB cap of the in-memory codec; the cap on the
 # expansion ratio (decompression bombs) and on single records stays.
 STREAM_LIMITS = BundleLimits(max_uncompressed_bytes=1024 * 1024 * 1024)
 _SLICE = 1024 * 1024
+_BLOCK = 256 * 1024
+_INPUT = 256 * 1024  # compressed bytes handed to the inflater at a time
 _BASE = 65521
 
 
@@ -47,10 +51,15 @@ def adler32_combine(adler1: int, adler2: int, len2: int) -> int:
 
 
 class BundleWriter:
-    """Feed record lines in (table, id) order; `finish` returns the plaintext bundle in pieces."""
+    """Feed record lines in (table, id) order; `finish` returns the plaintext bundle in pieces.
 
-    def __init__(self, *, level: int = 6) -> None:
+    Lines are collected per table and hashed, checksummed and compressed in blocks of about
+    `_BLOCK` bytes: the same bytes as line by line, with far fewer calls.
+    """
+
+    def __init__(self, *, level: int = ZLIB_LEVEL, phases: Phases | None = None) -> None:
         self._level = level
+        self._phases = phases
         self._body = zlib.compressobj(level, zlib.DEFLATED, -15)
         self._pieces: list[bytes] = []
         self._adler = 1
@@ -58,31 +67,54 @@ class BundleWriter:
         self._digests: dict[str, hashlib._Hash] = {}
         self._counts: dict[str, int] = {}
         self._last: tuple[str, str] | None = None
+        self._table = ""
+        self._block: list[bytes] = []
+        self._block_size = 0
 
     def add(self, table: str, record_id: str, line: bytes) -> None:
         key = (table, record_id)
         if self._last is not None and key <= self._last:
             raise ValueError(f"records out of order: {key} after {self._last}")
         self._last = key
-        data = line + b"\n"
-        self._digests.setdefault(table, hashlib.sha256()).update(data)
-        self._counts[table] = self._counts.get(table, 0) + 1
+        if table != self._table:
+            self._flush_block()
+            self._table = table
+            self._digests.setdefault(table, hashlib.sha256())
+            self._counts.setdefault(table, 0)
+        self._counts[table] += 1
+        self._block.append(line)
+        self._block_size += len(line) + 1
+        if self._block_size >= _BLOCK:
+            self._flush_block()
+
+    def _flush_block(self) -> None:
+        if not self._block:
+            return
+        start = time.perf_counter()
+        data = b"\n".join(self._block) + b"\n"
+        self._block.clear()
+        self._block_size = 0
+        self._digests[self._table].update(data)
         self._adler = zlib.adler32(data, self._adler)
         self._length += len(data)
         piece = self._body.compress(data)
         if piece:
             self._pieces.append(piece)
+        if self._phases is not None:
+            self._phases.add("hash + compress", time.perf_counter() - start)
 
     def tables(self) -> dict[str, TableSummary]:
+        self._flush_block()
         return {t: TableSummary(self._counts[t], d.hexdigest()) for t, d in self._digests.items()}
 
     def finish(self, manifest_line: bytes) -> list[bytes]:
+        self._flush_block()
         head_data = manifest_line + b"\n"
         head = zlib.compressobj(self._level, zlib.DEFLATED, -15)
         first = head.compress(head_data) + head.flush(zlib.Z_SYNC_FLUSH)
         self._pieces.append(self._body.flush(zlib.Z_FINISH))
         adler = adler32_combine(zlib.adler32(head_data), self._adler, self._length)
-        zlib_header = b"\x78\x9c"
+        zlib_header = zlib.compress(b"", self._level)[:2]  # CMF/FLG as zlib writes them for this level
         return [
             MAGIC + bytes([FORMAT_VERSION]) + zlib_header + first,
             *self._pieces,
@@ -128,7 +160,9 @@ def read_plaintext(path: Path, key: bytes) -> bytes:
     return bundle_crypto.decrypt_bundle(path.read_bytes(), key)
 
 
-def iter_lines(plaintext: bytes, *, limits: BundleLimits = STREAM_LIMITS) -> Iterator[bytes]:
+def iter_lines(
+    plaintext: bytes, *, limits: BundleLimits = STREAM_LIMITS, phases: Phases | None = None
+) -> Iterator[bytes]:
     """Lines of the bundle without their newline; the last line must end the stream exactly."""
     if not plaintext:
         raise BundleError(Refusal.DAMAGED, TRUNCATED)
@@ -145,16 +179,23 @@ def iter_lines(plaintext: bytes, *, limits: BundleLimits = STREAM_LIMITS) -> Ite
         raise BundleError(Refusal.DAMAGED, DAMAGED)
     compressed = memoryview(plaintext)[HEADER_SIZE:]
     inflater = zlib.decompressobj()
-    pending: bytes | memoryview = compressed
+    # Input goes in bounded pieces: `unconsumed_tail` is a copy of whatever input is left, so handing
+    # over the whole file would copy it again for every slice of output (quadratic in the size).
+    fed = 0
+    pending: bytes | memoryview = b""
     total = 0
     carry = b""
     max_line = limits.max_record_bytes + 64 * 1024  # the manifest line may be a little longer
     try:
         while True:
+            start = time.perf_counter()
+            if not pending:
+                pending = compressed[fed : fed + _INPUT]
+                fed += len(pending)
             piece = inflater.decompress(pending, _SLICE)
             pending = inflater.unconsumed_tail
             total += len(piece)
-            consumed = len(compressed) - len(pending)
+            consumed = fed - len(pending)
             if total > limits.max_uncompressed_bytes or (
                 total > limits.ratio_floor_bytes and total > limits.max_ratio * max(consumed, 1)
             ):
@@ -166,19 +207,23 @@ def iter_lines(plaintext: bytes, *, limits: BundleLimits = STREAM_LIMITS) -> Ite
             if piece:
                 lines = (carry + piece).split(b"\n")
                 carry = lines.pop()
-                for line in lines:
-                    if len(line) > max_line:
-                        raise _oversized(len(line), limits)
-                    yield line
+                if phases is not None:
+                    phases.add("inflate + split lines", time.perf_counter() - start)
+                if max(map(len, lines), default=0) > max_line:
+                    for line in lines:  # the lines before the oversized one still go first
+                        if len(line) > max_line:
+                            raise _oversized(len(line), limits)
+                        yield line
+                yield from lines
                 if len(carry) > max_line:
                     raise _oversized(len(carry), limits)
-            if inflater.eof or (not piece and not pending):
+            if inflater.eof or (not piece and not pending and fed >= len(compressed)):
                 break
     except zlib.error:
         raise BundleError(Refusal.DAMAGED, DAMAGED) from None
     if not inflater.eof or carry:
         raise BundleError(Refusal.DAMAGED, TRUNCATED)
-    if inflater.unused_data:
+    if inflater.unused_data or fed < len(compressed):
         raise BundleError(Refusal.DAMAGED, DAMAGED)
 
 

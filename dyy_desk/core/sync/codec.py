@@ -25,7 +25,9 @@ from dyy_desk.core.sync.records import SyncRecord, canonical_json, record_from_j
 
 MAGIC = b"DYYP"
 HEADER_SIZE = len(MAGIC) + 1
+ZLIB_LEVEL = 3  # any level decodes the same; 3 compresses 2–3× faster than 6 for ~20 % more bytes
 _SLICE = 1024 * 1024
+_INPUT = 256 * 1024
 
 NOT_A_BUNDLE = "这不是 DYY Desk 数据包。"
 TRUNCATED = "数据包不完整，可能还没有传完或在传输中被截断，请让对方重新发送。"
@@ -36,7 +38,7 @@ def encode_bundle(bundle: Bundle) -> bytes:
     lines = [canonical_json(manifest_to_json(bundle.manifest)).encode("utf-8")]
     lines.extend(record_line(r) for r in sorted(bundle.records, key=lambda r: r.key))
     payload = b"".join(line + b"\n" for line in lines)
-    return MAGIC + bytes([bundle.manifest.format_version]) + zlib.compress(payload, 6)
+    return MAGIC + bytes([bundle.manifest.format_version]) + zlib.compress(payload, ZLIB_LEVEL)
 
 
 def decode_bundle(data: bytes, *, limits: BundleLimits = DEFAULT_LIMITS) -> Bundle:
@@ -81,13 +83,18 @@ def _check_header(data: bytes) -> None:
 def _inflate(compressed: bytes, limits: BundleLimits) -> bytes:
     inflater = zlib.decompressobj()
     out = bytearray()
-    pending = compressed
+    # bounded input pieces: `unconsumed_tail` copies all input left, per output slice otherwise
+    view, fed = memoryview(compressed), 0
+    pending: bytes | memoryview = b""
     try:
         while True:
+            if not pending:
+                pending = view[fed : fed + _INPUT]
+                fed += len(pending)
             piece = inflater.decompress(pending, _SLICE)
             out += piece
             pending = inflater.unconsumed_tail
-            consumed = len(compressed) - len(pending)
+            consumed = fed - len(pending)
             if len(out) > limits.max_uncompressed_bytes or (
                 len(out) > limits.ratio_floor_bytes and len(out) > limits.max_ratio * max(consumed, 1)
             ):
@@ -96,13 +103,13 @@ def _inflate(compressed: bytes, limits: BundleLimits) -> bytes:
                     f"数据包解压后超过上限（{limits.max_uncompressed_bytes // (1024 * 1024)} MB）"
                     "或压缩比异常，已拒绝。",
                 )
-            if inflater.eof or (not piece and not pending):
+            if inflater.eof or (not piece and not pending and fed >= len(compressed)):
                 break
     except zlib.error:
         raise BundleError(Refusal.DAMAGED, DAMAGED) from None
     if not inflater.eof:
         raise BundleError(Refusal.DAMAGED, TRUNCATED)
-    if inflater.unused_data:
+    if inflater.unused_data or fed < len(compressed):
         raise BundleError(Refusal.DAMAGED, DAMAGED)
     return bytes(out)
 

@@ -20,7 +20,7 @@ MAX_COUNTER = 10**COUNTER_DIGITS - 1
 ORIGIN_PATTERN = r"[0-9a-z][0-9a-z_-]{0,63}"
 
 _ORIGIN_RE = re.compile(ORIGIN_PATTERN)
-_HLC_RE = re.compile(rf"(\d{{{WALL_DIGITS}}})-(\d{{{COUNTER_DIGITS}}})-({ORIGIN_PATTERN})")
+HLC_RE = re.compile(rf"(\d{{{WALL_DIGITS}}})-(\d{{{COUNTER_DIGITS}}})-({ORIGIN_PATTERN})")
 
 
 def check_origin(origin: str) -> str:
@@ -53,14 +53,14 @@ class Hlc:
 
     @classmethod
     def parse(cls, text: str) -> Hlc:
-        match = _HLC_RE.fullmatch(text)
+        match = HLC_RE.fullmatch(text)
         if match is None:
             raise ValueError(f"not an HLC version: {text!r}")
         return cls(int(match[1]), int(match[2]), match[3])
 
 
 def is_version(text: object) -> bool:
-    return isinstance(text, str) and _HLC_RE.fullmatch(text) is not None
+    return isinstance(text, str) and HLC_RE.fullmatch(text) is not None
 
 
 def origin_of(version: str) -> str:

@@ -13,15 +13,17 @@ the real number on a machine that has it, and merging stays order-independent.
 
 from __future__ import annotations
 
+import functools
 import json
+import json.encoder
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias, cast
 
-from dyy_desk.core.sync.hlc import Hlc, is_version
+from dyy_desk.core.sync.hlc import HLC_RE, Hlc, is_version
 
 JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 
@@ -33,6 +35,10 @@ _FIELD_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 def canonical_json(value: object) -> str:
     """One text per value: sorted keys, no spaces, UTF-8 kept, NaN refused. Checksums hash this."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+# The string encoder `json.dumps(..., ensure_ascii=False)` uses (the C one where available).
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring
 
 
 class RecordKind(StrEnum):
@@ -237,3 +243,270 @@ def _object(data: object, what: str, keys: set[str]) -> dict[str, JsonValue]:
     if set(data) != keys:
         raise ValueError(f"{what} must have exactly the keys {sorted(keys)}, has {sorted(data)}")
     return data
+
+
+# --- fast paths for bundles of hundreds of thousands of records ----------------------------------
+# Both are checked against the general functions above (`tests/core/sync/test_fast_paths.py`):
+# `record_text` gives exactly `canonical_json(record_to_json(record))`, and `parse_record_json`
+# accepts exactly what `record_from_json` accepts (anything unusual is handed to it).
+
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_RECORD_KEYS = frozenset({"table", "id", "kind", "deleted", "fields"})
+_STATE_KEYS = frozenset({"value", "version", "base", "masked"})
+_PLAIN = frozenset({str, int, bool, type(None)})  # values that JSON always carries
+_KINDS = {kind.value: kind for kind in RecordKind}
+
+
+def json_scalar(value: JsonValue) -> str:
+    """`canonical_json(value)`, quicker for the plain values rows are made of."""
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)  # type: ignore[arg-type]  # checked: exactly str
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)  # type: ignore[arg-type]  # checked: exactly int
+    return canonical_json(value)
+
+
+def state_text(value_json: str, version: str, base: str | None, masked: bool) -> str:
+    """Canonical JSON of one field state whose value is already canonical JSON."""
+    return (
+        '{"base":'
+        + ("null" if base is None else _encode_str(base))
+        + (',"masked":true,"value":' if masked else ',"masked":false,"value":')
+        + value_json
+        + ',"version":'
+        + _encode_str(version)
+        + "}"
+    )
+
+
+def record_text(
+    table: str, record_id: str, kind: RecordKind, deleted: str, fields: Sequence[tuple[str, str]]
+) -> str:
+    """Canonical JSON of a record from the canonical JSON of its states.
+
+    `fields` are (name, state text) pairs sorted by name, names unique; `deleted` is a state text.
+    """
+    return (
+        '{"deleted":'
+        + deleted
+        + ',"fields":{'
+        + ",".join([_encode_str(name) + ":" + text for name, text in fields])
+        + '},"id":'
+        + _encode_str(record_id)
+        + ',"kind":'
+        + _encode_str(kind.value)
+        + ',"table":'
+        + _encode_str(table)
+        + "}"
+    )
+
+
+def record_line_text(record: SyncRecord) -> str:
+    """`canonical_json(record_to_json(record))` without the generic encoder."""
+
+    def state(s: FieldState) -> str:
+        return state_text(json_scalar(s.value), s.version, s.base, s.masked)
+
+    fields = [(name, state(record.fields[name])) for name in sorted(record.fields)]
+    return record_text(record.table, record.id, record.kind, state(record.deleted), fields)
+
+
+class ParsedRecord(NamedTuple):
+    """A record line checked like `record_from_json`, its states left as the decoded JSON objects."""
+
+    table: str
+    id: str
+    kind: RecordKind
+    fields: dict[str, dict[str, JsonValue]]
+    deleted: dict[str, JsonValue]
+    version: str  # the record's version: the greatest version of its states
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.table, self.id)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted["value"] is True
+
+    def to_record(self) -> SyncRecord:
+        return SyncRecord(
+            self.table,
+            self.id,
+            self.kind,
+            {name: _state(s) for name, s in self.fields.items()},
+            _state(self.deleted),
+        )
+
+
+def _state(s: dict[str, JsonValue]) -> FieldState:
+    return FieldState(s["value"], cast(str, s["version"]), cast("str | None", s["base"]), s["masked"] is True)
+
+
+def parse_record_json(data: object) -> ParsedRecord:
+    """Same checks and errors as `record_from_json`, without building a state object per field."""
+    if type(data) is not dict or data.keys() != _RECORD_KEYS:
+        return _parse_slowly(data)
+    table, record_id, kind_text, fields, deleted = (
+        data["table"],
+        data["id"],
+        data["kind"],
+        data["fields"],
+        data["deleted"],
+    )
+    kind = _KINDS.get(kind_text) if type(kind_text) is str else None
+    if (
+        kind is None
+        or type(table) is not str
+        or type(record_id) is not str
+        or type(fields) is not dict
+        or type(deleted) is not dict
+        or _TABLE_RE.fullmatch(table) is None
+        or _UUID_RE.fullmatch(record_id) is None
+        or type(deleted.get("value")) is not bool
+        or deleted.get("masked") is not False
+        or (kind is RecordKind.APPEND_ONLY and deleted["value"] is True)
+    ):
+        return _parse_slowly(data)
+    good: set[str] = set()  # versions already matched: a record repeats a handful of them
+    top = _state_version(deleted, good)
+    if top is None:
+        return _parse_slowly(data)
+    for name, state in fields.items():
+        version = _state_version(state, good)
+        if version is None or type(name) is not str or _FIELD_RE.fullmatch(name) is None:
+            return _parse_slowly(data)
+        if version > top:
+            top = version
+    return ParsedRecord(table, record_id, kind, fields, deleted, top)
+
+
+def _state_version(state: object, good: set[str]) -> str | None:
+    """The state's version if the state is well formed with a plain value, else None."""
+    if type(state) is not dict or state.keys() != _STATE_KEYS:
+        return None
+    version, base = state["version"], state["base"]
+    if type(version) is not str or type(state["masked"]) is not bool or type(state["value"]) not in _PLAIN:
+        return None
+    if version not in good:
+        if HLC_RE.fullmatch(version) is None:
+            return None
+        good.add(version)
+    if base is not None:
+        if type(base) is not str or base >= version:
+            return None
+        if base not in good:
+            if HLC_RE.fullmatch(base) is None:
+                return None
+            good.add(base)
+    return version
+
+
+def _parse_slowly(data: object) -> ParsedRecord:
+    record = record_from_json(data)  # raises the precise error for anything malformed
+    assert isinstance(data, dict)
+    fields = cast("dict[str, dict[str, JsonValue]]", data["fields"])
+    deleted = cast("dict[str, JsonValue]", data["deleted"])
+    return ParsedRecord(record.table, record.id, record.kind, fields, deleted, record.version)
+
+
+_AO_HEAD = '{"deleted":{"base":null,"masked":false,"value":false,"version":"'
+_AO_STATE = '{"base":null,"masked":false,"value":'
+_NOT_PLAIN = object()
+
+
+def parse_append_only_line(line: bytes, table: str, names: tuple[str, ...]) -> ParsedRecord | None:
+    """`parse_record_json(json.loads(line))` for the usual append-only line, or None for any other.
+
+    The usual line is what exporters write for an append-only record: every state at one version,
+    no base, not masked, fields `names` (sorted) all present, plain values. The line is cut at the
+    places such a line has its separators; it is accepted only if every literal piece is exactly
+    in place and every value writes back (`json_scalar`) to exactly its text, so whatever is accepted
+    is canonical JSON and reads exactly as `json.loads` reads it (a JSON string cannot contain the
+    unescaped quotes of a separator). Anything else returns None: the caller takes the general path,
+    which also names the error.
+    """
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    heads, tail = _line_pieces(table, names)
+    if not heads or not text.startswith(_AO_HEAD):
+        return None
+    start = len(_AO_HEAD)
+    end = text.find('"', start)
+    version = text[start:end]
+    if end < 0 or HLC_RE.fullmatch(version) is None:
+        return None
+    term = ',"version":"' + version + '"}'  # a version has nothing to escape
+    pos = end
+    fields: dict[str, dict[str, JsonValue]] = {}
+    for name, head in zip(names, heads, strict=True):
+        if not text.startswith(head, pos):
+            return None
+        pos += len(head)
+        end = text.find(term, pos)
+        if end < 0:
+            return None
+        value = _plain_value(text[pos:end])
+        if value is _NOT_PLAIN:
+            return None
+        fields[name] = {"base": None, "masked": False, "value": value, "version": version}  # type: ignore[dict-item]
+        pos = end + len(term)
+    record_id = text[pos + 8 : pos + 44]
+    if (
+        not text.startswith('},"id":"', pos)
+        or _UUID_RE.fullmatch(record_id) is None
+        or text[pos + 44 :] != tail
+    ):
+        return None
+    deleted: dict[str, JsonValue] = {"base": None, "masked": False, "value": False, "version": version}
+    return ParsedRecord(table, record_id, RecordKind.APPEND_ONLY, fields, deleted, version)
+
+
+@functools.lru_cache(maxsize=64)
+def _line_pieces(table: str, names: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    if not names or _TABLE_RE.fullmatch(table) is None or list(names) != sorted(set(names)):
+        return (), ""  # no fast path: every line goes the general way
+    heads = tuple(
+        ('"},"fields":{' if i == 0 else ",") + _encode_str(name) + ":" + _AO_STATE
+        for i, name in enumerate(names)
+    )
+    return heads, '","kind":"append_only","table":' + _encode_str(table) + "}"
+
+
+def _plain_value(text: str) -> object:
+    """The value of a canonical JSON scalar text, or _NOT_PLAIN (also for any text that is not
+    exactly what `json_scalar` writes for the value)."""
+    first = text[:1]
+    if first == '"':
+        if "\\" in text:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                return _NOT_PLAIN
+            if type(value) is not str:
+                return _NOT_PLAIN
+        else:
+            value = text[1:-1]
+    elif text == "null":
+        return None
+    elif text == "true":
+        return True
+    elif text == "false":
+        return False
+    elif first.isdigit() or first == "-":
+        try:
+            value = int(text)
+        except ValueError:
+            return _NOT_PLAIN
+    else:
+        return _NOT_PLAIN
+    return value if json_scalar(value) == text else _NOT_PLAIN
