@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dyy_desk.db.types import UTCDateTime
@@ -74,11 +73,11 @@ class TicketCounter(SQLModel, table=True):
 
 
 class Ticket(SyncColumns, table=True):
-    """Numbers are counted per machine and day, so they are unique per origin machine, not globally:
-    two agents offline on the same day both make T20261123-0001, and both tickets must sync."""
+    """Numbers are a display counter per machine and day: two agents offline on the same day both make
+    T20261123-0001 and both tickets must sync, so the number carries no uniqueness constraint (the
+    id does); each machine's counter keeps its own numbers distinct, and imports move it past theirs."""
 
     __tablename__ = "ticket"
-    __table_args__ = (UniqueConstraint("origin", "number", name="uq_ticket_origin_number"),)
 
     id: str = Field(primary_key=True, max_length=36)
     number: str = Field(max_length=24, index=True)

@@ -264,8 +264,7 @@ register(
             "priority": _values(Priority),
             "status": _values(TicketStatus),
         },
-        unique=("number",),
-        label="工单",
+        label="工单",  # numbers repeat across machines by design (see db/models.Ticket)
         edited_at="updated_at",
     )
 )
