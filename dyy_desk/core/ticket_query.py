@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from dyy_desk.core.i18n import N_
 from dyy_desk.core.types import Platform, TicketCategory, TicketStatus
 
 
@@ -18,12 +19,12 @@ class QueueView(StrEnum):
 
 
 VIEW_LABELS: dict[QueueView, str] = {
-    QueueView.MINE: "我的工单",
-    QueueView.UNASSIGNED: "未分配",
-    QueueView.DUE_SOON: "即将超时",
-    QueueView.OVERDUE: "已超时",
-    QueueView.ESCALATED: "已升级",
-    QueueView.ALL: "全部",
+    QueueView.MINE: N_("我的工单"),
+    QueueView.UNASSIGNED: N_("未分配"),
+    QueueView.DUE_SOON: N_("即将超时"),
+    QueueView.OVERDUE: N_("已超时"),
+    QueueView.ESCALATED: N_("已升级"),
+    QueueView.ALL: N_("全部"),
 }
 
 

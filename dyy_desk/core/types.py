@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from dyy_desk.core.i18n import N_
+
 
 class Platform(StrEnum):
     TAOBAO = "taobao"
@@ -64,46 +66,46 @@ class EventKind(StrEnum):
 
 
 PLATFORM_LABELS: dict[Platform, str] = {
-    Platform.TAOBAO: "淘宝",
-    Platform.TMALL: "天猫",
-    Platform.JD: "京东",
-    Platform.PDD: "拼多多",
-    Platform.DOUYIN: "抖店",
-    Platform.XIAOHONGSHU: "小红书",
-    Platform.WECHAT: "微信小店",
-    Platform.OTHER: "其他",
+    Platform.TAOBAO: N_("淘宝"),
+    Platform.TMALL: N_("天猫"),
+    Platform.JD: N_("京东"),
+    Platform.PDD: N_("拼多多"),
+    Platform.DOUYIN: N_("抖店"),
+    Platform.XIAOHONGSHU: N_("小红书"),
+    Platform.WECHAT: N_("微信小店"),
+    Platform.OTHER: N_("其他"),
 }
 
 CATEGORY_LABELS: dict[TicketCategory, str] = {
-    TicketCategory.PRESALE: "售前咨询",
-    TicketCategory.RETURN_REFUND: "退货退款",
-    TicketCategory.EXCHANGE: "换货",
-    TicketCategory.REFUND_ONLY: "仅退款",
-    TicketCategory.LOGISTICS: "物流",
-    TicketCategory.QUALITY_COMPLAINT: "质量投诉",
-    TicketCategory.NEGATIVE_REVIEW: "差评",
-    TicketCategory.INVOICE: "发票",
-    TicketCategory.DATA_LEAK: "信息泄露",
-    TicketCategory.OTHER: "其他",
+    TicketCategory.PRESALE: N_("售前咨询"),
+    TicketCategory.RETURN_REFUND: N_("退货退款"),
+    TicketCategory.EXCHANGE: N_("换货"),
+    TicketCategory.REFUND_ONLY: N_("仅退款"),
+    TicketCategory.LOGISTICS: N_("物流"),
+    TicketCategory.QUALITY_COMPLAINT: N_("质量投诉"),
+    TicketCategory.NEGATIVE_REVIEW: N_("差评"),
+    TicketCategory.INVOICE: N_("发票"),
+    TicketCategory.DATA_LEAK: N_("信息泄露"),
+    TicketCategory.OTHER: N_("其他"),
 }
 
 STATUS_LABELS: dict[TicketStatus, str] = {
-    TicketStatus.NEW: "新建",
-    TicketStatus.IN_PROGRESS: "处理中",
-    TicketStatus.WAITING_BUYER: "待买家回复",
-    TicketStatus.WAITING_PLATFORM: "待平台处理",
-    TicketStatus.RESOLVED: "已解决",
-    TicketStatus.CLOSED: "已关闭",
+    TicketStatus.NEW: N_("新建"),
+    TicketStatus.IN_PROGRESS: N_("处理中"),
+    TicketStatus.WAITING_BUYER: N_("待买家回复"),
+    TicketStatus.WAITING_PLATFORM: N_("待平台处理"),
+    TicketStatus.RESOLVED: N_("已解决"),
+    TicketStatus.CLOSED: N_("已关闭"),
 }
 
 PRIORITY_LABELS: dict[Priority, str] = {
-    Priority.LOW: "低",
-    Priority.NORMAL: "普通",
-    Priority.HIGH: "高",
-    Priority.URGENT: "紧急",
+    Priority.LOW: N_("低"),
+    Priority.NORMAL: N_("普通"),
+    Priority.HIGH: N_("高"),
+    Priority.URGENT: N_("紧急"),
 }
 
-ROLE_LABELS: dict[Role, str] = {Role.AGENT: "客服", Role.SUPERVISOR: "主管", Role.ADMIN: "管理员"}
+ROLE_LABELS: dict[Role, str] = {Role.AGENT: N_("客服"), Role.SUPERVISOR: N_("主管"), Role.ADMIN: N_("管理员")}
 
 
 @dataclass(frozen=True)

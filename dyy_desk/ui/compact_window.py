@@ -15,9 +15,11 @@ from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QHideEvent
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from dyy_desk.core.i18n import _
 from dyy_desk.core.placeholders import KNOWN_PLACEHOLDERS
 from dyy_desk.services.library_views import LibraryHit
-from dyy_desk.ui.panels.library_panel import LibraryContext, LibrarySearchView
+from dyy_desk.ui.library_context import LibraryContext
+from dyy_desk.ui.library_search_view import LibrarySearchView
 from dyy_desk.ui.widgets.placeholder_form import placeholder_html
 
 WIDTH_EM = 26  # about 360 px at 100 %; scales with the font
@@ -29,7 +31,7 @@ class CompactWindow(QWidget):
 
     def __init__(self, *, context: LibraryContext, geometry: str = "") -> None:
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
-        self.setWindowTitle("DYY 小窗")
+        self.setWindowTitle(_("DYY 小窗"))
         self.context = context
         fm = self.fontMetrics()
         self.ticket_label = QLabel()
@@ -69,7 +71,7 @@ class CompactWindow(QWidget):
         detail = self.context.detail
         values = self.context.placeholder_values()
         if detail is None:
-            head = "<b>未选工单</b>：在主窗口选中工单后，占位符会自动填写。"
+            head = _("<b>未选工单</b>：在主窗口选中工单后，占位符会自动填写。")
         else:
             row = detail.row
             head = f"<b>{escape(row.number)}</b> · {escape(row.client_name)} · {escape(row.shop_name)}"
@@ -83,7 +85,7 @@ class CompactWindow(QWidget):
 
     def _show_preview(self, hit: LibraryHit | None) -> None:
         if hit is None:
-            self.preview.setHtml("<span style='color:#666'>选中结果后在这里预览；Enter 复制。</span>")
+            self.preview.setHtml(_("<span style='color:#666'>选中结果后在这里预览；Enter 复制。</span>"))
             return
         body = placeholder_html(hit.text, self.context.placeholder_values())
         self.preview.setHtml(f"<b>{escape(hit.title)}</b><br>{body}")

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from dyy_desk.core.changes import Changes
 from dyy_desk.core.escalation_model import EscalationLevel, EscalationStatus
+from dyy_desk.core.i18n import _
 from dyy_desk.core.types import Role, UserRow
 from dyy_desk.services.escalation_service import EscalationService
 from dyy_desk.services.escalation_views import EscalationRow
@@ -89,8 +90,8 @@ class EscalationWatcher(QObject):
             return
         self._announced.update((row.id, why) for row, why in fresh)
         lines = [f"{level_badge(row.level)} {row.escalation.reason}（{why}）" for row, why in fresh[:3]]
-        more = f"\n另有 {len(fresh) - 3} 条，见「升级」。" if len(fresh) > 3 else ""
-        self.notify.emit(f"{len(fresh)} 条升级需要你处理", "\n".join(lines) + more)
+        more = _("\n另有 {count} 条，见「升级」。").format(count=len(fresh) - 3) if len(fresh) > 3 else ""
+        self.notify.emit(_("{count} 条升级需要你处理").format(count=len(fresh)), "\n".join(lines) + more)
 
 
 def _why_me(row: EscalationRow, user: UserRow) -> str:
@@ -98,8 +99,8 @@ def _why_me(row: EscalationRow, user: UserRow) -> str:
     if esc.status is EscalationStatus.CLOSED:
         return ""
     if esc.owner_id == user.id and esc.status is not EscalationStatus.RESOLVED:
-        return "你是负责人"
+        return _("你是负责人")
     waiting = esc.status is EscalationStatus.PENDING and esc.level >= EscalationLevel.L2
     if waiting and user.role in (Role.SUPERVISOR, Role.ADMIN):
-        return "等待主管响应"
+        return _("等待主管响应")
     return ""

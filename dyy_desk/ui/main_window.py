@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from dyy_desk import __version__
 from dyy_desk.core.changes import Changes
+from dyy_desk.core.i18n import N_, _
 from dyy_desk.core.ticket_query import QueueView
 from dyy_desk.core.types import UserRow
 from dyy_desk.infra.settings import Settings, save_settings
@@ -43,13 +44,13 @@ from dyy_desk.ui.widgets.header_bar import HeaderBar
 from dyy_desk.ui.widgets.navigation import NavigationList
 
 NAV_AREAS: list[tuple[str, str]] = [
-    ("工单", ""),
-    ("知识库与话术", "FAQ 与回复话术：按拼音、错别字、繁体都能搜到答案，一键复制并填好占位符。"),
-    ("SOP", "退货、换货、仅退款等售后处理清单，带 24/48 小时倒计时。"),
-    ("升级", "差评集中、重复投诉、平台介入时自动升级，并要求复盘。"),
-    ("质检", "主管每日抽检工单、按评分表打分，客服可申诉。"),
-    ("报表", "按客服、品牌方统计处理量、时效和质检结果。"),
-    ("设置", "工作时间、节假日、同步文件夹和团队密钥。"),
+    (N_("工单"), ""),
+    (N_("知识库与话术"), N_("FAQ 与回复话术：按拼音、错别字、繁体都能搜到答案，一键复制并填好占位符。")),
+    (N_("SOP"), N_("退货、换货、仅退款等售后处理清单，带 24/48 小时倒计时。")),
+    (N_("升级"), N_("差评集中、重复投诉、平台介入时自动升级，并要求复盘。")),
+    (N_("质检"), N_("主管每日抽检工单、按评分表打分，客服可申诉。")),
+    (N_("报表"), N_("按客服、品牌方统计处理量、时效和质检结果。")),
+    (N_("设置"), N_("工作时间、节假日、同步文件夹和团队密钥。")),
 ]
 TICK_MS = 1000
 DUE_COUNT_REFRESH_MS = 30_000
@@ -77,7 +78,7 @@ class MainWindow(QMainWindow):
         self.user: UserRow | None = None
         self._ask_passwords = ask_passwords
         self._trusted_user_id = trusted_user_id
-        self.setWindowTitle(f"DYY Desk 代运营客服工作台 {__version__}")
+        self.setWindowTitle(_("DYY Desk 代运营客服工作台 {version}").format(version=__version__))
         clock_now = workspace.clock.now
         hours = settings.due_soon_hours
 
@@ -142,9 +143,9 @@ class MainWindow(QMainWindow):
         }
         self.areas = QStackedWidget()
         for title, description in NAV_AREAS:
-            self.areas.addWidget(built.get(title) or NotBuiltPanel(title, description))
+            self.areas.addWidget(built.get(title) or NotBuiltPanel(_(title), _(description)))
 
-        self.nav = NavigationList([title for title, _ in NAV_AREAS])
+        self.nav = NavigationList([_(title) for title, _blurb in NAV_AREAS])
         self.nav.area_changed.connect(self.areas.setCurrentIndex)
         self.header = HeaderBar()
         self.header.user_chosen.connect(self.switch_user)
@@ -176,7 +177,7 @@ class MainWindow(QMainWindow):
         body.addWidget(self.areas, 1)
         outer.addLayout(body, 1)
         self.setCentralWidget(central)
-        self.statusBar().showMessage(f"数据文件夹：{workspace.paths.data_dir}")
+        self.statusBar().showMessage(_("数据文件夹：{data_dir}").format(data_dir=workspace.paths.data_dir))
 
         self._build_actions()
         self._ticker = QTimer(self)
@@ -309,7 +310,7 @@ class MainWindow(QMainWindow):
             self.queue.select_ticket(ticket_id)
 
     def _show_pending_escalations(self, count: int) -> None:
-        self.nav.set_badge("升级", count, f"{count} 个升级等待首次响应")
+        self.nav.set_badge(_("升级"), count, _("{count} 个升级等待首次响应").format(count=count))
 
     def _on_changes(self, changes: Changes, _initiator: object) -> None:
         if changes.tickets:
@@ -340,7 +341,7 @@ class MainWindow(QMainWindow):
 
     def _on_ticket_created(self, result: tuple[object, Changes]) -> None:
         row, changes = result
-        self.statusBar().showMessage(f"已创建工单 {getattr(row, 'number', '')}", 5000)
+        self.statusBar().showMessage(_("已创建工单 {number}").format(number=getattr(row, "number", "")), 5000)
         self.signals.operation_did_execute.emit(changes, self)
 
     def toggle_compact(self) -> None:
@@ -384,14 +385,15 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def show_shortcuts(self) -> None:
-        ShortcutsDialog([title for title, _ in NAV_AREAS], self).exec()
+        ShortcutsDialog([_(title) for title, _blurb in NAV_AREAS], self).exec()
 
     def show_about(self) -> None:
         QMessageBox.about(
             self,
-            "关于 DYY Desk",
-            f"<b>DYY Desk 代运营客服工作台</b><br>版本 {__version__}<br>"
-            f"数据文件夹：{self.workspace.paths.data_dir}",
+            _("关于 DYY Desk"),
+            _("<b>DYY Desk 代运营客服工作台</b><br>版本 {version}<br>数据文件夹：{data_dir}").format(
+                version=__version__, data_dir=self.workspace.paths.data_dir
+            ),
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 from dyy_desk.infra.settings import Settings, save_settings
 from dyy_desk.services.workspace import Workspace
 from dyy_desk.ui.escalation_watch import EscalationWatcher
+from dyy_desk.ui.library_context import LibraryContext
 from dyy_desk.ui.notifications import DeadlineBanner, DeadlineNotifier, make_tray_icon
-from dyy_desk.ui.panels.library_panel import LibraryContext
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.sync_controller import SyncController
 from dyy_desk.ui.tasks import TaskRunner

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
+from dyy_desk.core.i18n import _
 from dyy_desk.ui.actions import ACTIONS, NAV_SHORTCUT_PREFIX
 
 
@@ -20,20 +21,20 @@ def build_menus(
     show_area: Callable[[int], None],
 ) -> dict[str, QAction]:
     bar = window.menuBar()
-    menus = {"工单": bar.addMenu("工单(&T)"), "视图": bar.addMenu("视图(&V)")}
-    bar.addMenu("同步(&S)").addActions(sync_actions)
-    menus["通用"] = bar.addMenu("帮助(&H)")
+    menus = {"工单": bar.addMenu(_("工单(&T)")), "视图": bar.addMenu(_("视图(&V)"))}
+    bar.addMenu(_("同步(&S)")).addActions(sync_actions)
+    menus["通用"] = bar.addMenu(_("帮助(&H)"))
     actions: dict[str, QAction] = {}
     for spec in ACTIONS:
         handler = handlers.get(spec.key)
         if handler is None:
             continue  # listed for 快捷键 only; a widget owns the key (Ctrl+Enter in the note editor)
-        action = QAction(spec.text, window)
+        action = QAction(_(spec.text), window)
         action.setShortcut(QKeySequence(spec.shortcut))
         action.triggered.connect(handler)
         menus[spec.group].addAction(action)
         actions[spec.key] = action
-    about = QAction("关于 DYY Desk", window)
+    about = QAction(_("关于 DYY Desk"), window)
     about.triggered.connect(on_about)
     menus["通用"].addAction(about)
     for row in range(areas):

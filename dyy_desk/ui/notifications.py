@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QSystemTrayIcon, QWidget
 
 from dyy_desk.core.deadlines import DeadlineState
+from dyy_desk.core.i18n import _
 from dyy_desk.core.timefmt import format_local
 from dyy_desk.services.sop_service import SopService
 from dyy_desk.services.sop_views import DeadlineItem
@@ -23,11 +24,15 @@ NOTICE_INTERVAL_MS = 30_000
 
 
 def notice_line(item: DeadlineItem, now: datetime) -> str:
-    state = "已超时" if item.state is DeadlineState.OVERDUE else "即将超时"
+    state = _("已超时") if item.state is DeadlineState.OVERDUE else _("即将超时")
     tail = f"，{item.consequence}" if item.consequence else ""
-    return (
-        f"{item.ticket_number}「{item.step_title}」{state}（截止 {format_local(item.deadline, now=now)}"
-        f" · {item.source_label}）{tail}"
+    return _("{ticket_number}「{step_title}」{state}（截止 {time} · {source_label}）{tail}").format(
+        ticket_number=item.ticket_number,
+        step_title=item.step_title,
+        state=state,
+        time=format_local(item.deadline, now=now),
+        source_label=item.source_label,
+        tail=tail,
     )
 
 
@@ -80,7 +85,9 @@ class DeadlineNotifier(QObject):
         self.notices_ready.emit(notices)
         if self.tray is not None and self.tray.isVisible():
             overdue = sum(1 for n in notices if n.state is DeadlineState.OVERDUE)
-            title = f"{len(notices)} 个处理时限提醒" + (f"（{overdue} 个已超时）" if overdue else "")
+            title = _("{count} 个处理时限提醒").format(count=len(notices)) + (
+                _("（{overdue} 个已超时）").format(overdue=overdue) if overdue else ""
+            )
             icon = QSystemTrayIcon.MessageIcon.Warning if overdue else QSystemTrayIcon.MessageIcon.Information
             now = self._now()
             self.tray.showMessage(title, "\n".join(notice_line(n, now) for n in notices[:3]), icon, 10_000)
@@ -91,7 +98,7 @@ def make_tray_icon(parent: QWidget) -> QSystemTrayIcon | None:
     if not QSystemTrayIcon.isSystemTrayAvailable():
         return None
     tray = QSystemTrayIcon(parent.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning), parent)
-    tray.setToolTip("DYY Desk 代运营客服工作台")
+    tray.setToolTip(_("DYY Desk 代运营客服工作台"))
     tray.show()
     return tray
 
@@ -108,8 +115,8 @@ class DeadlineBanner(QWidget):
         self._first: str | None = None
         self.label = QLabel()
         self.label.setWordWrap(True)
-        self.open_button = QPushButton("查看")
-        self.close_button = QPushButton("知道了")
+        self.open_button = QPushButton(_("查看"))
+        self.close_button = QPushButton(_("知道了"))
         layout = QHBoxLayout(self)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.open_button)
@@ -126,7 +133,11 @@ class DeadlineBanner(QWidget):
         overdue = [n for n in notices if n.state is DeadlineState.OVERDUE]
         first = (overdue or notices)[0]
         self._first = first.ticket_id
-        more = f"<br>另有 {len(notices) - 1} 个提醒，见 工单 → 即将超时 / 已超时" if len(notices) > 1 else ""
+        more = (
+            _("<br>另有 {count} 个提醒，见 工单 → 即将超时 / 已超时").format(count=len(notices) - 1)
+            if len(notices) > 1
+            else ""
+        )
         icon = "⚠"  # in every CJK UI font; colour and the words 已超时/即将超时 carry the state
         self.label.setText(f"{icon} {escape(notice_line(first, now))}{more}")
         self.show()

@@ -11,7 +11,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QDialog, QFrame, QLabel, QVBoxLayout, QWidget
 
-from dyy_desk.ui.panels.library_panel import LibraryContext, LibrarySearchView
+from dyy_desk.core.i18n import _
+from dyy_desk.ui.library_context import LibraryContext
+from dyy_desk.ui.library_search_view import LibrarySearchView
 from dyy_desk.ui.widgets.toast import show_toast
 
 _STYLE = "QFrame#searchPopupFrame { border: 1px solid #9aa5b1; border-radius: 0.4em; }"
@@ -22,13 +24,13 @@ class SearchPopup(QDialog):
 
     def __init__(self, *, context: LibraryContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("搜索知识库与话术")
+        self.setWindowTitle(_("搜索知识库与话术"))
         self.setWindowFlags(Qt.WindowType.Dialog | Qt.WindowType.FramelessWindowHint)
         frame = QFrame()
         frame.setObjectName("searchPopupFrame")
         frame.setStyleSheet(_STYLE)
         self.view = LibrarySearchView(context)
-        hint = QLabel("↑/↓ 选择 · Enter 复制 · Esc 关闭")
+        hint = QLabel(_("↑/↓ 选择 · Enter 复制 · Esc 关闭"))
         hint.setObjectName("mutedLabel")
         inner = QVBoxLayout(frame)
         inner.addWidget(self.view, 1)

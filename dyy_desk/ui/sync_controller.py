@@ -15,7 +15,6 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from dyy_desk.core.changes import Changes
-from dyy_desk.core.sync.errors import BundleError
+from dyy_desk.core.i18n import _
 from dyy_desk.core.timefmt import format_local, format_relative
 from dyy_desk.core.types import UserRow
 from dyy_desk.infra.settings import Settings
@@ -32,7 +31,6 @@ from dyy_desk.services.directory import DirectoryService
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.escalation_service import EscalationService
 from dyy_desk.services.sync_export import ExportResult, SyncCancelled
-from dyy_desk.services.sync_report import ImportReport
 from dyy_desk.services.sync_team import SyncService
 from dyy_desk.services.tickets import TicketService
 from dyy_desk.ui.dialogs.sync_export_dialog import SyncExportDialog
@@ -40,108 +38,11 @@ from dyy_desk.ui.dialogs.sync_import_dialog import SyncImportDialog
 from dyy_desk.ui.dialogs.sync_settings_dialog import SyncSettingsDialog
 from dyy_desk.ui.dialogs.sync_team_dialog import SyncTeamDialog, allow_unprotected_file
 from dyy_desk.ui.signals import AppSignals
+from dyy_desk.ui.sync_cycle import FolderProblem, SyncCycle, SyncRun, bundle_name, problem_reason
 from dyy_desk.ui.tasks import Cancelled, TaskContext, TaskRunner
 
-BUNDLE_SUFFIX = ".dyyb"
 DEFAULT_INTERVAL_MINUTES = 10
 EXIT_FLUSH_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class FolderProblem:
-    file: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class SyncRun:
-    """What one cycle did; built in the worker, shown on the GUI thread."""
-
-    exported: str | None  # file name written to the folder
-    imported: tuple[tuple[str, ImportReport], ...]
-    problems: tuple[FolderProblem, ...]
-    gaps: tuple[str, ...] | None  # None: no import this time, keep the gaps shown before
-    ledger: dict[str, str]
-    changes: Changes
-    cancelled: bool = False
-
-
-def bundle_name(team_id: str, origin: str, sequence: int) -> str:
-    return f"dyy-{team_id}-{origin}-{sequence:06d}{BUNDLE_SUFFIX}"
-
-
-def _signature(path: Path) -> str:
-    stat = path.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
-
-
-@dataclass
-class _Cycle:
-    """The worker side of one cycle: export our changes, then import what peers left."""
-
-    sync: SyncService
-    tickets: TicketService
-    escalations: EscalationService
-    folder: Path
-    ledger: dict[str, str]
-    context: TaskContext
-    progress: Callable[[int, int, str], None]
-    imported: list[tuple[str, ImportReport]] = field(default_factory=list)
-    changes: Changes = field(default_factory=Changes)
-
-    def cancelled(self) -> bool:
-        return self.context.cancelled
-
-    def export(self, team_id: str, origin: str) -> str:
-        tmp = self.folder / f".dyy-{origin}.tmp"  # not *.dyyb: peers never pick up half a file
-        result = self.sync.export(out=tmp, progress=self.progress, cancel=self.cancelled)
-        name = bundle_name(team_id, origin, result.sequence)
-        os.replace(tmp, self.folder / name)
-        return name
-
-    def import_new(self, origin: str) -> tuple[list[FolderProblem], tuple[str, ...] | None]:
-        files = sorted(self.folder.glob(f"*{BUNDLE_SUFFIX}"), key=lambda p: (p.stat().st_mtime_ns, p.name))
-        present = {p.name for p in files}
-        self.ledger = {k: v for k, v in self.ledger.items() if k in present}
-        todo = [p for p in files if f"-{origin}-" not in p.name and self.ledger.get(p.name) != _signature(p)]
-        failed: dict[str, FolderProblem] = {}
-        gaps: tuple[str, ...] | None = None
-        while todo:  # a bundle may need a parent from another one: retry while something succeeds
-            progressed, retry = False, []
-            for path in todo:
-                if self.cancelled():
-                    raise SyncCancelled()
-                try:
-                    report = self.sync.apply(
-                        path=path,
-                        progress=self.progress,
-                        cancel=self.cancelled,
-                        on_tickets_changed=self.tickets.invalidate_queue,
-                    )
-                except SyncCancelled:
-                    raise
-                except (BundleError, ServiceError, OSError) as exc:
-                    failed[path.name] = FolderProblem(path.name, _reason(exc))
-                    retry.append(path)
-                    continue
-                failed.pop(path.name, None)
-                self.ledger[path.name] = _signature(path)
-                self.imported.append((path.name, report))
-                self.changes = self.changes | report.changes
-                gaps = report.gaps
-                progressed = True
-                if report.changes != Changes():
-                    self.escalations.invalidate()
-            todo = retry if progressed else []
-        return list(failed.values()), gaps
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, BundleError):
-        return exc.message
-    if isinstance(exc, OSError):
-        return f"无法读取或写入文件（{exc.strerror or exc}）"
-    return str(exc)
 
 
 class SyncController(QObject):
@@ -177,13 +78,13 @@ class SyncController(QObject):
         self._shown: tuple[str, str] = ("", "")
         allow_unprotected_file(sync, settings.team_key_unprotected_file)
 
-        self.export_action = self._action("导出数据包…", self.show_export)
-        self.import_action = self._action("导入数据包…", self.choose_import)
-        self.sync_now_action = self._action("立即同步", lambda: self.sync_now(export=True))
-        self.cancel_action = self._action("取消同步", self.cancel)
+        self.export_action = self._action(_("导出数据包…"), self.show_export)
+        self.import_action = self._action(_("导入数据包…"), self.choose_import)
+        self.sync_now_action = self._action(_("立即同步"), lambda: self.sync_now(export=True))
+        self.cancel_action = self._action(_("取消同步"), self.cancel)
         self.cancel_action.setEnabled(False)
-        self.settings_action = self._action("同步设置…", self.show_settings)
-        self.team_action = self._action("团队密钥…", self.show_team_key)
+        self.settings_action = self._action(_("同步设置…"), self.show_settings)
+        self.team_action = self._action(_("团队密钥…"), self.show_team_key)
 
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.on_timer)
@@ -233,13 +134,13 @@ class SyncController(QObject):
             return None
         if not folder.is_dir():
             self._problems = (
-                FolderProblem(str(folder), "同步文件夹不存在或无法访问，请在“同步设置”中重新选择"),
+                FolderProblem(str(folder), _("同步文件夹不存在或无法访问，请在“同步设置”中重新选择")),
             )
             self._show_status()
             return None
         ledger = dict(self._settings.sync_applied)
         self._dirty = self._dirty and not export  # edits made while this runs mark it dirty again
-        self._activity = "正在同步…"
+        self._activity = _("正在同步…")
         self.cancel_action.setEnabled(True)
         self._running = self._runner.run_background(
             lambda ctx: self._work(ctx, folder, ledger, export),
@@ -252,8 +153,10 @@ class SyncController(QObject):
     def _work(self, ctx: TaskContext, folder: Path, ledger: dict[str, str], export: bool) -> SyncRun:
         info = self._sync.info()
         if info.team_id is None:
-            raise ServiceError("本机还没有加入团队，请在 同步 → 团队密钥… 中创建或加入团队")
-        cycle = _Cycle(self._sync, self._tickets, self._escalations, folder, ledger, ctx, self._progress.emit)
+            raise ServiceError(_("本机还没有加入团队，请在 同步 → 团队密钥… 中创建或加入团队"))
+        cycle = SyncCycle(
+            self._sync, self._tickets, self._escalations, folder, ledger, ctx, self._progress.emit
+        )
         exported, problems, gaps, cancelled = None, [], None, False
         try:
             if export:
@@ -268,7 +171,7 @@ class SyncController(QObject):
     def cancel(self) -> None:
         if self._running is not None:
             self._running.cancel()
-            self._activity = "正在取消…"
+            self._activity = _("正在取消…")
             self._show_status()
 
     def flush_on_exit(self, timeout: float = EXIT_FLUSH_SECONDS) -> bool:
@@ -288,7 +191,7 @@ class SyncController(QObject):
             try:
                 info = self._sync.info()
                 if info.team_id is not None:
-                    cycle = _Cycle(
+                    cycle = SyncCycle(
                         self._sync, self._tickets, self._escalations, folder, {}, ctx, lambda *_: None
                     )
                     written.append(cycle.export(info.team_id, info.origin))
@@ -314,7 +217,7 @@ class SyncController(QObject):
         self._problems = run.problems
         if run.cancelled:
             self._dirty = self._dirty or run.exported is None
-            self._problems = (*run.problems, FolderProblem("", "同步已取消，未完成的部分没有写入"))
+            self._problems = (*run.problems, FolderProblem("", _("同步已取消，未完成的部分没有写入")))
         else:
             self._last_ok = self._clock_now()
         if run.imported:
@@ -326,7 +229,7 @@ class SyncController(QObject):
         self._activity = ""
         self._dirty = True
         self.cancel_action.setEnabled(False)
-        reason = "同步已取消，本机数据未做任何改动" if isinstance(exc, Cancelled) else _reason(exc)
+        reason = _("同步已取消，本机数据未做任何改动") if isinstance(exc, Cancelled) else problem_reason(exc)
         self._problems = (FolderProblem("", reason),)
         self._show_status()
 
@@ -349,24 +252,28 @@ class SyncController(QObject):
     def status(self) -> tuple[str, str]:
         folder = self.folder()
         if folder is None:
-            return "同步：未设置", "在 同步 → 同步设置… 中选择同步文件夹，即可与同事自动交换数据包。"
+            return _("同步：未设置"), _("在 同步 → 同步设置… 中选择同步文件夹，即可与同事自动交换数据包。")
         if self._activity:
-            return f"同步：{self._activity}", f"同步文件夹：{folder}\n可在 同步 → 取消同步 中取消。"
+            return _("同步：{activity}").format(activity=self._activity), _(
+                "同步文件夹：{folder}\n可在 同步 → 取消同步 中取消。"
+            ).format(folder=folder)
         now = self._clock_now()
-        when = format_relative(self._last_ok, now=now) if self._last_ok else "尚未同步"
-        lines = [f"同步文件夹：{folder}"]
+        when = format_relative(self._last_ok, now=now) if self._last_ok else _("尚未同步")
+        lines = [_("同步文件夹：{folder}").format(folder=folder)]
         if self._last_ok:
-            lines.append(f"上次同步：{format_local(self._last_ok, now=now)}")
+            lines.append(_("上次同步：{time}").format(time=format_local(self._last_ok, now=now)))
         lines += [f"{p.file}：{p.reason}" if p.file else p.reason for p in self._problems]
         lines += self._gaps
         if self._problems:
             first = self._problems[0]
-            what = f"{first.file} 无法导入" if first.file else first.reason
-            more = f" 等 {len(self._problems)} 个问题" if len(self._problems) > 1 else ""
-            return f"同步：{when} ⚠ {what}{more}", "\n".join(lines)
+            what = _("{file} 无法导入").format(file=first.file) if first.file else first.reason
+            more = (
+                _(" 等 {count} 个问题").format(count=len(self._problems)) if len(self._problems) > 1 else ""
+            )
+            return _("同步：{when} ⚠ {what}{more}").format(when=when, what=what, more=more), "\n".join(lines)
         if self._gaps:
-            return f"同步：{when} ⚠ 缺少数据包", "\n".join(lines)
-        return f"同步：{when}{' ✓' if self._last_ok else ''}", "\n".join(lines)
+            return _("同步：{when} ⚠ 缺少数据包").format(when=when), "\n".join(lines)
+        return _("同步：{when}{ok}").format(when=when, ok=" ✓" if self._last_ok else ""), "\n".join(lines)
 
     def _show_status(self) -> None:
         shown = self.status()
@@ -401,8 +308,11 @@ class SyncController(QObject):
         return target.name
 
     def choose_import(self) -> SyncImportDialog | None:
-        path, _ = QFileDialog.getOpenFileName(
-            self._parent, "导入数据包", str(self.folder() or ""), "DYY Desk 数据包 (*.dyyb);;所有文件 (*)"
+        path, _filter = QFileDialog.getOpenFileName(
+            self._parent,
+            _("导入数据包"),
+            str(self.folder() or ""),
+            _("DYY Desk 数据包 (*.dyyb);;所有文件 (*)"),
         )
         return self.show_import(Path(path)) if path else None
 

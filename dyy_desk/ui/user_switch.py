@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QWidget
 
+from dyy_desk.core.i18n import _
 from dyy_desk.core.types import ROLE_LABELS, UserRow
 from dyy_desk.services.auth_service import AuthService
 from dyy_desk.services.errors import ServiceError
@@ -19,7 +20,7 @@ from dyy_desk.ui.dialogs.password_dialog import PasswordDialog, PasswordEntry
 
 
 def _who(user: UserRow) -> str:
-    return f"{ROLE_LABELS[user.role]}「{user.name}」"
+    return f"{_(ROLE_LABELS[user.role])}「{user.name}」"
 
 
 def switch_dialog(parent: QWidget | None, auth: AuthService, user: UserRow) -> PasswordDialog | None:
@@ -36,7 +37,10 @@ def switch_dialog(parent: QWidget | None, auth: AuthService, user: UserRow) -> P
             return None
 
         return PasswordDialog(
-            title="切换用户", prompt=f"切换到{_who(user)}需要输入密码。", submit=verify, parent=parent
+            title=_("切换用户"),
+            prompt=_("切换到{who}需要输入密码。").format(who=_who(user)),
+            submit=verify,
+            parent=parent,
         )
 
     def first_set(entry: PasswordEntry) -> str | None:
@@ -47,8 +51,10 @@ def switch_dialog(parent: QWidget | None, auth: AuthService, user: UserRow) -> P
         return None
 
     return PasswordDialog(
-        title="设置密码",
-        prompt=f"{_who(user)}还没有设置密码。主管和管理员账号必须有密码，请现在设置（以后切换到该账号时需要输入）。",
+        title=_("设置密码"),
+        prompt=_(
+            "{who}还没有设置密码。主管和管理员账号必须有密码，请现在设置（以后切换到该账号时需要输入）。"
+        ).format(who=_who(user)),
         submit=first_set,
         ask_current=False,
         ask_new=True,
@@ -79,8 +85,8 @@ def change_password(parent: QWidget | None, auth: AuthService, actor: UserRow, t
         return None
 
     dialog = PasswordDialog(
-        title="修改密码",
-        prompt=f"修改{_who(target)}的密码。",
+        title=_("修改密码"),
+        prompt=_("修改{who}的密码。").format(who=_who(target)),
         submit=save,
         ask_current=own,
         ask_new=True,

@@ -16,7 +16,8 @@ from dyy_desk.core.sop_checklist import DeadlineSource, StepStatus
 from dyy_desk.core.ticket_input import NewTicket
 from dyy_desk.core.types import Platform, Role, TicketCategory
 from dyy_desk.services.sop_service import SopService
-from dyy_desk.ui.panels.checklist_panel import ChecklistPanel, FormDialog
+from dyy_desk.ui.dialogs.sop_dialogs import FormDialog
+from dyy_desk.ui.panels.checklist_panel import ChecklistPanel
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from dyy_desk.ui.compact_window import WIDTH_EM, CompactWindow
-from dyy_desk.ui.panels.library_panel import LibraryContext
+from dyy_desk.ui.library_context import LibraryContext
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
 from tests.ui.test_library_panel import library_workspace, some_tickets

@@ -25,8 +25,9 @@ from dyy_desk.core.ticket_query import QueueView, TicketQuery
 from dyy_desk.infra.paths import resolve_paths
 from dyy_desk.services.library_search import LibrarySearch, default_search_engine
 from dyy_desk.services.library_service import LibraryService
+from dyy_desk.ui.library_search_view import LOADING_TEXT, WEAK_TEXT
 from dyy_desk.ui.models.library_models import LibrarySearcher
-from dyy_desk.ui.panels.library_panel import LOADING_TEXT, WEAK_TEXT, LibraryPanel
+from dyy_desk.ui.panels.library_panel import LibraryPanel
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
 from dyy_desk.ui.widgets.highlight_delegate import MARK_STYLE

@@ -20,7 +20,8 @@ from dyy_desk.core.types import TicketCategory
 from dyy_desk.infra.settings import Settings
 from dyy_desk.services.workspace import Seed
 from dyy_desk.ui.signals import AppSignals
-from dyy_desk.ui.sync_controller import BUNDLE_SUFFIX, SyncController
+from dyy_desk.ui.sync_controller import SyncController
+from dyy_desk.ui.sync_cycle import BUNDLE_SUFFIX
 from dyy_desk.ui.tasks import TaskRunner
 from tests.conftest import START
 from tests.services.test_sync_support import Machine, contents, memory_keyring, open_machine

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from dyy_desk.core.escalation_lifecycle import EscalationTransitionError
 from dyy_desk.core.escalation_model import LEVEL_LABELS, EscalationLevel
+from dyy_desk.core.i18n import _
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.escalation_service import EscalationService
 from dyy_desk.ui.signals import AppSignals
@@ -39,7 +40,7 @@ class EscalateDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("升级工单")
+        self.setWindowTitle(_("升级工单"))
         self._escalations = escalations
         self._runner = runner
         self._signals = signals
@@ -47,23 +48,23 @@ class EscalateDialog(QDialog):
         self._actor_id = actor_id
         self.level_combo = QComboBox()
         for level in EscalationLevel:
-            self.level_combo.addItem(f"{level.code} {LEVEL_LABELS[level]}", level)
+            self.level_combo.addItem(f"{level.code} {_(LEVEL_LABELS[level])}", level)
         self.level_combo.setCurrentIndex(1)
         self.reason_edit = QPlainTextEdit()
-        self.reason_edit.setPlaceholderText("例如：买家威胁向平台投诉，要求主管介入")
+        self.reason_edit.setPlaceholderText(_("例如：买家威胁向平台投诉，要求主管介入"))
         self.reason_edit.setTabChangesFocus(True)
         self.error_label = QLabel()
         self.error_label.setObjectName("errorLabel")
         self.error_label.setWordWrap(True)
-        hint = QLabel("L1 潜在风险：观察；L2 重点关注：组长立即查看；L3 紧急干预：通知主管与品牌方。")
+        hint = QLabel(_("L1 潜在风险：观察；L2 重点关注：组长立即查看；L3 紧急干预：通知主管与品牌方。"))
         hint.setObjectName("mutedLabel")
         hint.setWordWrap(True)
         form = QFormLayout()
-        form.addRow("工单", QLabel(ticket_label))
-        form.addRow("级别", self.level_combo)
-        form.addRow("原因（必填）", self.reason_edit)
+        form.addRow(_("工单"), QLabel(ticket_label))
+        form.addRow(_("级别"), self.level_combo)
+        form.addRow(_("原因（必填）"), self.reason_edit)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = self.buttons.addButton("升级", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok_button = self.buttons.addButton(_("升级"), QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -75,12 +76,12 @@ class EscalateDialog(QDialog):
     def submit(self) -> None:
         reason = self.reason_edit.toPlainText().strip()
         if not reason:
-            self.error_label.setText("请填写升级原因：主管需要知道为什么升级")
+            self.error_label.setText(_("请填写升级原因：主管需要知道为什么升级"))
             self.reason_edit.setFocus()
             return
         level = EscalationLevel(self.level_combo.currentData())
         self.ok_button.setEnabled(False)
-        self.error_label.setText("正在升级…")
+        self.error_label.setText(_("正在升级…"))
         self._runner.run_db(
             lambda _ctx: self._escalations.escalate_ticket(
                 ticket_id=self._ticket_id, level=level, reason=reason, actor_id=self._actor_id
@@ -96,4 +97,4 @@ class EscalateDialog(QDialog):
 
     def _failed(self, exc: BaseException) -> None:
         self.ok_button.setEnabled(True)
-        self.error_label.setText(str(exc) if isinstance(exc, USER_ERRORS) else "升级失败，详情已写入日志")
+        self.error_label.setText(str(exc) if isinstance(exc, USER_ERRORS) else _("升级失败，详情已写入日志"))

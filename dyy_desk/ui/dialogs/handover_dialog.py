@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dyy_desk.core.i18n import _
 from dyy_desk.services.sop_service import SopService
 from dyy_desk.services.sop_views import DeadlineItem
 from dyy_desk.ui.models.sop_models import HandoverModel, handover_text
@@ -42,7 +43,7 @@ class HandoverDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("交接班 · 即将到期的处理时限")
+        self.setWindowTitle(_("交接班 · 即将到期的处理时限"))
         self._sop = sop
         self._runner = runner
         self._now = clock_now
@@ -50,7 +51,7 @@ class HandoverDialog(QDialog):
         self.hours_spin.setRange(0.5, 72)
         self.hours_spin.setSingleStep(1)
         self.hours_spin.setDecimals(1)
-        self.hours_spin.setSuffix(" 小时内")
+        self.hours_spin.setSuffix(_(" 小时内"))
         self.hours_spin.setValue(hours)
         self.summary = QLabel()
         self.model = HandoverModel(clock_now)
@@ -62,13 +63,13 @@ class HandoverDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
-        self.copy_button = QPushButton("复制交接清单")
-        self.refresh_button = QPushButton("刷新")
-        close = QPushButton("关闭")
+        self.copy_button = QPushButton(_("复制交接清单"))
+        self.refresh_button = QPushButton(_("刷新"))
+        close = QPushButton(_("关闭"))
         top = QHBoxLayout()
-        top.addWidget(QLabel("列出"))
+        top.addWidget(QLabel(_("列出")))
         top.addWidget(self.hours_spin)
-        top.addWidget(QLabel("到期及已超时的步骤"))
+        top.addWidget(QLabel(_("到期及已超时的步骤")))
         top.addStretch(1)
         top.addWidget(self.refresh_button)
         bottom = QHBoxLayout()
@@ -96,7 +97,9 @@ class HandoverDialog(QDialog):
         self._items = items
         self.model.set_items(items)
         self.summary.setText(
-            f"共 {len(items)} 项；双击一行打开工单" if items else "接下来这段时间没有到期的处理时限。"
+            _("共 {count} 项；双击一行打开工单").format(count=len(items))
+            if items
+            else _("接下来这段时间没有到期的处理时限。")
         )
         self.loaded.emit(len(items))
 
@@ -105,7 +108,7 @@ class HandoverDialog(QDialog):
 
     def copy(self) -> None:
         QApplication.clipboard().setText(self.text())
-        self.summary.setText("已复制，可粘贴到交接群或交接本")
+        self.summary.setText(_("已复制，可粘贴到交接群或交接本"))
 
     def _choose(self, index: QModelIndex) -> None:
         self.ticket_chosen.emit(self.model.item(index.row()).ticket_id)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dyy_desk.core.i18n import _
 from dyy_desk.core.library_rows import LibraryKind
 from dyy_desk.core.placeholders import KNOWN_PLACEHOLDERS, unknown_placeholders
 from dyy_desk.core.types import PLATFORM_LABELS, ClientRow, Platform
@@ -55,27 +56,27 @@ class LibraryEntryDialog(QDialog):
         self._user_id = user_id
         self._entry = entry
         faq = kind is LibraryKind.FAQ
-        noun = "FAQ" if faq else "话术"
-        self.setWindowTitle(f"{'编辑' if entry else '新建'}{noun}")
+        noun = "FAQ" if faq else _("话术")
+        self.setWindowTitle((_("编辑{noun}") if entry else _("新建{noun}")).format(noun=noun))
         self.title_edit = QLineEdit()
         self.body_edit = QPlainTextEdit()
         self.body_edit.setTabChangesFocus(True)
         self.similar_edit = QPlainTextEdit()
         self.similar_edit.setTabChangesFocus(True)
-        self.similar_edit.setPlaceholderText("一行一个，例如：钱什么时候退回来")
+        self.similar_edit.setPlaceholderText(_("一行一个，例如：钱什么时候退回来"))
         self.tags_edit = QLineEdit()
-        self.tags_edit.setPlaceholderText("用逗号分隔，例如：退款，售后")
+        self.tags_edit.setPlaceholderText(_("用逗号分隔，例如：退款，售后"))
         self.group_edit = QLineEdit()
         self.shortcut_edit = QLineEdit()
-        self.shortcut_edit.setPlaceholderText("以 / 开头，例如 /thh")
+        self.shortcut_edit.setPlaceholderText(_("以 / 开头，例如 /thh"))
         self.client_combo = QComboBox()
-        self.client_combo.addItem("通用（所有客户）", None)
+        self.client_combo.addItem(_("通用（所有客户）"), None)
         for client in clients:
             self.client_combo.addItem(client.name, client.id)
         self.platform_boxes: dict[Platform, QCheckBox] = {}
         platforms = QGridLayout()
         for i, (platform, label) in enumerate(PLATFORM_LABELS.items()):
-            box = QCheckBox(label)
+            box = QCheckBox(_(label))
             self.platform_boxes[platform] = box
             platforms.addWidget(box, i // 4, i % 4)
         half = (len(KNOWN_PLACEHOLDERS) + 1) // 2
@@ -84,7 +85,7 @@ class LibraryEntryDialog(QDialog):
             for part in (KNOWN_PLACEHOLDERS[:half], KNOWN_PLACEHOLDERS[half:])
         ]
         # Explicit lines, no word wrap: a wrapped label inside a form layout does not grow with its text.
-        self.placeholder_label = QLabel("可用占位符：" + known[0] + "\n　　　　　　" + known[1])
+        self.placeholder_label = QLabel(_("可用占位符：") + known[0] + "\n　　　　　　" + known[1])
         self.placeholder_label.setObjectName("mutedLabel")
         self.warning_label = QLabel()
         self.warning_label.setObjectName("errorLabel")
@@ -95,23 +96,23 @@ class LibraryEntryDialog(QDialog):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("问题" if faq else "标题", self.title_edit)
-        form.addRow("答案" if faq else "内容", self.body_edit)
+        form.addRow(_("问题") if faq else _("标题"), self.title_edit)
+        form.addRow(_("答案") if faq else _("内容"), self.body_edit)
         form.addRow("", self.placeholder_label)
         form.addRow("", self.warning_label)
         if faq:
-            form.addRow("相似问法", self.similar_edit)
-            form.addRow("标签", self.tags_edit)
+            form.addRow(_("相似问法"), self.similar_edit)
+            form.addRow(_("标签"), self.tags_edit)
         else:
-            form.addRow("分组", self.group_edit)
-            form.addRow("快捷编码", self.shortcut_edit)
-        form.addRow("客户", self.client_combo)
-        form.addRow("平台（不选为全部）", platforms)
+            form.addRow(_("分组"), self.group_edit)
+            form.addRow(_("快捷编码"), self.shortcut_edit)
+        form.addRow(_("客户"), self.client_combo)
+        form.addRow(_("平台（不选为全部）"), platforms)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
-        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText("保存")
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText(_("保存"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("取消"))
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -143,7 +144,7 @@ class LibraryEntryDialog(QDialog):
     def _check_placeholders(self) -> None:
         unknown = unknown_placeholders(self.body_edit.toPlainText())
         names = "、".join("{" + u + "}" for u in unknown)
-        self.warning_label.setText(f"⚠ 工单无法自动填写 {names}，复制时需手动填写")
+        self.warning_label.setText(_("⚠ 工单无法自动填写 {names}，复制时需手动填写").format(names=names))
         self.warning_label.setToolTip(self.warning_label.text())
         self.warning_label.setVisible(bool(unknown))
 
@@ -201,7 +202,7 @@ class LibraryEntryDialog(QDialog):
     def _failed(self, exc: BaseException) -> None:
         self.buttons.setEnabled(True)
         if isinstance(exc, ServiceError | PermissionError):
-            self.error_label.setText(f"未保存：{exc}")
+            self.error_label.setText(_("未保存：{exc}").format(exc=exc))
         else:
-            self.error_label.setText("未保存：出错了，详情已写入日志。填写的内容仍保留在这里。")
+            self.error_label.setText(_("未保存：出错了，详情已写入日志。填写的内容仍保留在这里。"))
         self.error_label.show()

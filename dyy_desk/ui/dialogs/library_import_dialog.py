@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dyy_desk.core.i18n import N_, _
 from dyy_desk.core.library_rows import LibraryFileError, RowIssue
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.library_import import ImportCancelled
@@ -37,11 +38,11 @@ COLUMN_LABELS = {
     "client": "客户", "tags": "标签", "title": "标题", "body": "内容", "group": "分组",
     "shortcut": "快捷编码", "platforms": "平台",
 }  # fmt: skip
-STATUS_LABELS = {RowStatus.NEW: "新增", RowStatus.UPDATED: "更新", RowStatus.UNCHANGED: "未变"}
+STATUS_LABELS = {RowStatus.NEW: N_("新增"), RowStatus.UPDATED: N_("更新"), RowStatus.UNCHANGED: N_("未变")}
 
 
 def issue_cells(issue: RowIssue) -> tuple[str, str, str]:
-    line = f"第 {issue.line} 行" if issue.line else "整个文件"
+    line = _("第 {line} 行").format(line=issue.line) if issue.line else _("整个文件")
     return line, COLUMN_LABELS.get(issue.column, issue.column) or "—", issue.reason
 
 
@@ -60,7 +61,7 @@ class LibraryImportDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"导入 {path.name}")
+        self.setWindowTitle(_("导入 {name}").format(name=path.name))
         self._path = path
         self._library = library
         self._runner = runner
@@ -68,13 +69,13 @@ class LibraryImportDialog(QDialog):
         self._user_id = user_id
         self.preview: ImportPreview | None = None
         self._apply_task: TaskContext | None = None
-        self.summary_label = QLabel("正在读取并检查文件…")
+        self.summary_label = QLabel(_("正在读取并检查文件…"))
         self.summary_label.setWordWrap(True)
         self.issues_label = QLabel()
         self.issues_label.setObjectName("errorLabel")
-        self.issues_model = RowsTableModel(("行", "列", "问题"), parent=self)
+        self.issues_model = RowsTableModel((N_("行"), N_("列"), N_("问题")), parent=self)
         self.issues_view = _table(self.issues_model)
-        self.rows_model = RowsTableModel(("行", "编号", "标题", "结果"), parent=self)
+        self.rows_model = RowsTableModel((N_("行"), N_("编号"), N_("标题"), N_("结果")), parent=self)
         self.rows_view = _table(self.rows_model)
         self.progress = QProgressBar()
         self.progress.hide()
@@ -82,10 +83,10 @@ class LibraryImportDialog(QDialog):
         self.status_label.setWordWrap(True)
         self.buttons = QDialogButtonBox()
         self.apply_button: QPushButton = self.buttons.addButton(
-            "应用", QDialogButtonBox.ButtonRole.AcceptRole
+            _("应用"), QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.cancel_button: QPushButton = self.buttons.addButton(
-            "取消", QDialogButtonBox.ButtonRole.RejectRole
+            _("取消"), QDialogButtonBox.ButtonRole.RejectRole
         )
         self.apply_button.setEnabled(False)
         self.apply_button.clicked.connect(self.apply)
@@ -94,7 +95,7 @@ class LibraryImportDialog(QDialog):
         layout.addWidget(self.summary_label)
         layout.addWidget(self.issues_label)
         layout.addWidget(self.issues_view, 1)
-        layout.addWidget(QLabel("将导入的行"))
+        layout.addWidget(QLabel(_("将导入的行")))
         layout.addWidget(self.rows_view, 2)
         layout.addWidget(self.progress)
         layout.addWidget(self.status_label)
@@ -116,27 +117,29 @@ class LibraryImportDialog(QDialog):
         self.summary_label.setText(preview.summary())
         self._show_issues(preview.issues)
         self.rows_model.set_rows(
-            [(str(p.line), p.external_id, p.title, STATUS_LABELS[p.status]) for p in preview.planned]
+            [(str(p.line), p.external_id, p.title, _(STATUS_LABELS[p.status])) for p in preview.planned]
         )
         self.apply_button.setEnabled(preview.ok)
         if not preview.ok:
-            self.status_label.setText("文件有错误，未导入任何内容。请在表格中改正后重新导入。")
+            self.status_label.setText(_("文件有错误，未导入任何内容。请在表格中改正后重新导入。"))
         self.preview_ready.emit(preview)
 
     def _preview_failed(self, exc: BaseException) -> None:
         if isinstance(exc, LibraryFileError):
-            self.summary_label.setText(f"无法导入 {self._path.name}：")
+            self.summary_label.setText(_("无法导入 {name}：").format(name=self._path.name))
             self._show_issues(exc.issues)
         elif isinstance(exc, ServiceError | PermissionError | OSError):
-            self.summary_label.setText(f"无法导入 {self._path.name}：{exc}")
+            self.summary_label.setText(_("无法导入 {name}：{exc}").format(name=self._path.name, exc=exc))
         else:
-            self.summary_label.setText(f"无法导入 {self._path.name}：出错了，详情已写入日志。")
-        self.status_label.setText("没有写入任何内容。")
+            self.summary_label.setText(
+                _("无法导入 {name}：出错了，详情已写入日志。").format(name=self._path.name)
+            )
+        self.status_label.setText(_("没有写入任何内容。"))
         self.preview_ready.emit(None)
 
     def _show_issues(self, issues: tuple[RowIssue, ...]) -> None:
         self.issues_model.set_rows([issue_cells(i) for i in issues])
-        self.issues_label.setText(f"错误 {len(issues)} 处（行号与表格软件中一致）：")
+        self.issues_label.setText(_("错误 {count} 处（行号与表格软件中一致）：").format(count=len(issues)))
         self.issues_label.setVisible(bool(issues))
         self.issues_view.setVisible(bool(issues))
 
@@ -153,7 +156,7 @@ class LibraryImportDialog(QDialog):
         self.apply_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.progress.show()
-        self.status_label.setText("正在导入…（取消不会写入任何内容）")
+        self.status_label.setText(_("正在导入…（取消不会写入任何内容）"))
         self._apply_task = self._runner.run_db(
             lambda ctx: library.apply_import(
                 user_id=user_id, preview=preview, progress=ctx.progress, cancel=lambda: ctx.cancelled
@@ -173,12 +176,20 @@ class LibraryImportDialog(QDialog):
         self._apply_task = None
         imported, changes = result
         self.progress.hide()
-        created = f"，新建客户：{'、'.join(imported.clients_created)}" if imported.clients_created else ""
-        self.status_label.setText(
-            f"已导入：新增 {imported.created} 条，更新 {imported.updated} 条，"
-            f"未变 {imported.unchanged} 条{created}"
+        created = (
+            _("，新建客户：{clients}").format(clients="、".join(imported.clients_created))
+            if imported.clients_created
+            else ""
         )
-        self.cancel_button.setText("关闭")
+        self.status_label.setText(
+            _("已导入：新增 {created} 条，更新 {updated} 条，未变 {unchanged} 条{created2}").format(
+                created=imported.created,
+                updated=imported.updated,
+                unchanged=imported.unchanged,
+                created2=created,
+            )
+        )
+        self.cancel_button.setText(_("关闭"))
         self._signals.operation_did_execute.emit(changes, self)
         self.applied.emit(imported)
 
@@ -187,16 +198,16 @@ class LibraryImportDialog(QDialog):
         self.progress.hide()
         self.apply_button.setEnabled(True)
         if isinstance(exc, ImportCancelled):
-            self.status_label.setText("已取消导入，没有写入任何内容。")
+            self.status_label.setText(_("已取消导入，没有写入任何内容。"))
         elif isinstance(exc, ServiceError | PermissionError):
-            self.status_label.setText(f"未导入：{exc}")
+            self.status_label.setText(_("未导入：{exc}").format(exc=exc))
         else:
-            self.status_label.setText("未导入任何内容：出错了，详情已写入日志。")
+            self.status_label.setText(_("未导入任何内容：出错了，详情已写入日志。"))
 
     def reject(self) -> None:
         if self._apply_task is not None:  # 取消 while applying: roll back, stay open to say so
             self._apply_task.cancel()
-            self.status_label.setText("正在取消…")
+            self.status_label.setText(_("正在取消…"))
             return
         super().reject()
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dyy_desk.core.i18n import _
 from dyy_desk.core.ticket_input import NewTicket, TicketInputError, validate_new_ticket
 from dyy_desk.core.types import CATEGORY_LABELS, PRIORITY_LABELS, Priority, TicketCategory, TicketRow, UserRow
 from dyy_desk.services.directory import DirectoryService
@@ -42,7 +43,7 @@ class NewTicketDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("新建工单")
+        self.setWindowTitle(_("新建工单"))
         self._tickets = tickets
         self._directory = directory
         self._runner = runner
@@ -55,68 +56,68 @@ class NewTicketDialog(QDialog):
         self.shop_combo = QComboBox()
         self.category_combo = QComboBox()
         for category, label in CATEGORY_LABELS.items():
-            self.category_combo.addItem(label, category)
+            self.category_combo.addItem(_(label), category)
         self.priority_combo = QComboBox()
         for priority, label in PRIORITY_LABELS.items():
-            self.priority_combo.addItem(label, priority)
+            self.priority_combo.addItem(_(label), priority)
         self.priority_combo.setCurrentIndex(self.priority_combo.findData(Priority.NORMAL))
         self.subject_edit = QLineEdit()
-        self.subject_edit.setPlaceholderText("买家的问题概要，例如：四件套颜色发错了要换")
+        self.subject_edit.setPlaceholderText(_("买家的问题概要，例如：四件套颜色发错了要换"))
         self.nick_edit = QLineEdit()
-        self.nick_edit.setPlaceholderText("平台上的买家昵称")
+        self.nick_edit.setPlaceholderText(_("平台上的买家昵称"))
         self.phone_edit = QLineEdit()
-        self.phone_edit.setPlaceholderText("选填")
+        self.phone_edit.setPlaceholderText(_("选填"))
         self.order_edit = QLineEdit()
-        self.order_edit.setPlaceholderText("选填，平台订单号")
+        self.order_edit.setPlaceholderText(_("选填，平台订单号"))
         self.product_edit = QLineEdit()
-        self.product_edit.setPlaceholderText("选填")
+        self.product_edit.setPlaceholderText(_("选填"))
         self.tags_edit = QLineEdit()
-        self.tags_edit.setPlaceholderText("选填，用逗号分隔，如：大促, 加急")
+        self.tags_edit.setPlaceholderText(_("选填，用逗号分隔，如：大促, 加急"))
         self.assignee_combo = QComboBox()
-        self.assignee_combo.addItem("未分配", None)
+        self.assignee_combo.addItem(_("未分配"), None)
         for u in directory.users():
             self.assignee_combo.addItem(u.name, u.id)
         if user is not None:
             self.assignee_combo.setCurrentIndex(self.assignee_combo.findData(user.id))
-        self.due_check = QCheckBox("平台显示的处理时限")
+        self.due_check = QCheckBox(_("平台显示的处理时限"))
         self.due_edit = QDateTimeEdit(QDateTime.currentDateTime().addSecs(48 * 3600))
         self.due_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.due_edit.setCalendarPopup(True)
         self.due_edit.setEnabled(False)
         self.due_check.toggled.connect(self.due_edit.setEnabled)
-        self.intervention_check = QCheckBox("平台已介入")
+        self.intervention_check = QCheckBox(_("平台已介入"))
         self.note_edit = QPlainTextEdit()
-        self.note_edit.setPlaceholderText("选填，首条备注")
+        self.note_edit.setPlaceholderText(_("选填，首条备注"))
         self.note_edit.setMaximumHeight(self.fontMetrics().height() * 3 + 14)
 
         self._errors: dict[str, QLabel] = {}
         form = QFormLayout()
-        form.addRow("品牌方 *", self._with_error("client", self.client_combo))
-        form.addRow("店铺 *", self._with_error("shop", self.shop_combo))
-        form.addRow("类型 *", self.category_combo)
-        form.addRow("标题 *", self._with_error("subject", self.subject_edit))
-        form.addRow("买家昵称 *", self._with_error("customer_nick", self.nick_edit))
-        form.addRow("手机号", self._with_error("customer_phone", self.phone_edit))
-        form.addRow("订单号", self._with_error("order_no", self.order_edit))
-        form.addRow("商品", self.product_edit)
-        form.addRow("标签", self._with_error("tags", self.tags_edit))
-        form.addRow("优先级", self.priority_combo)
-        form.addRow("处理人", self.assignee_combo)
+        form.addRow(_("品牌方 *"), self._with_error("client", self.client_combo))
+        form.addRow(_("店铺 *"), self._with_error("shop", self.shop_combo))
+        form.addRow(_("类型 *"), self.category_combo)
+        form.addRow(_("标题 *"), self._with_error("subject", self.subject_edit))
+        form.addRow(_("买家昵称 *"), self._with_error("customer_nick", self.nick_edit))
+        form.addRow(_("手机号"), self._with_error("customer_phone", self.phone_edit))
+        form.addRow(_("订单号"), self._with_error("order_no", self.order_edit))
+        form.addRow(_("商品"), self.product_edit)
+        form.addRow(_("标签"), self._with_error("tags", self.tags_edit))
+        form.addRow(_("优先级"), self.priority_combo)
+        form.addRow(_("处理人"), self.assignee_combo)
         due_row = QHBoxLayout()
         due_row.addWidget(self.due_check)
         due_row.addWidget(self.due_edit, 1)
-        form.addRow("处理时限", self._with_error("due_at", _wrap(due_row)))
+        form.addRow(_("处理时限"), self._with_error("due_at", _wrap(due_row)))
         form.addRow("", self.intervention_check)
-        form.addRow("备注", self.note_edit)
+        form.addRow(_("备注"), self.note_edit)
 
         self.status_label = QLabel()
         self.status_label.setObjectName("errorLabel")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("创建 (Ctrl+Enter)")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("创建 (Ctrl+Enter)"))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setShortcut("Ctrl+Return")
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("取消"))
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -169,7 +170,7 @@ class NewTicketDialog(QDialog):
         for field, label in self._errors.items():
             label.setText(errors.get(field, ""))
             label.setVisible(field in errors)
-        self.status_label.setText("请修改标红的项目" if errors else "")
+        self.status_label.setText(_("请修改标红的项目") if errors else "")
 
     def submit(self) -> None:
         ticket = self.ticket()
@@ -178,7 +179,7 @@ class NewTicketDialog(QDialog):
         if errors:
             return
         self.buttons.setEnabled(False)
-        self.status_label.setText("正在保存…")
+        self.status_label.setText(_("正在保存…"))
         actor = self._user.id if self._user else None
         self._runner.run_db(
             lambda _ctx: self._tickets.create(ticket=ticket, actor_id=actor),
@@ -195,7 +196,7 @@ class NewTicketDialog(QDialog):
         if isinstance(exc, TicketInputError):
             self.show_errors(exc.errors)
         else:
-            self.status_label.setText("保存失败，未创建工单。详情已写入日志。")
+            self.status_label.setText(_("保存失败，未创建工单。详情已写入日志。"))
 
 
 def _wrap(layout: QVBoxLayout | QHBoxLayout) -> QWidget:

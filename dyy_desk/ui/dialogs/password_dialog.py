@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dyy_desk.core.i18n import _
+
 MIN_LENGTH = 6
 
 
@@ -49,15 +51,15 @@ class PasswordDialog(QDialog):
         self._ask_new = ask_new
         self.prompt_label = QLabel(prompt)
         self.prompt_label.setWordWrap(True)
-        self.current_edit = self._password_edit("密码")
-        self.new_edit = self._password_edit(f"至少 {MIN_LENGTH} 位")
-        self.repeat_edit = self._password_edit("再输入一次")
+        self.current_edit = self._password_edit(_("密码"))
+        self.new_edit = self._password_edit(_("至少 {min_length} 位").format(min_length=MIN_LENGTH))
+        self.repeat_edit = self._password_edit(_("再输入一次"))
         form = QFormLayout()
         if ask_current:
-            form.addRow("当前密码" if ask_new else "密码", self.current_edit)
+            form.addRow(_("当前密码") if ask_new else _("密码"), self.current_edit)
         if ask_new:
-            form.addRow("新密码", self.new_edit)
-            form.addRow("确认新密码", self.repeat_edit)
+            form.addRow(_("新密码"), self.new_edit)
+            form.addRow(_("确认新密码"), self.repeat_edit)
         self.error_label = QLabel()
         self.error_label.setObjectName("errorLabel")
         self.error_label.setWordWrap(True)
@@ -65,8 +67,8 @@ class PasswordDialog(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("确定")
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("确定"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("取消"))
         self.buttons.accepted.connect(self.try_accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -87,14 +89,14 @@ class PasswordDialog(QDialog):
         current = self.current_edit.text() if self._ask_current else ""
         new = self.new_edit.text() if self._ask_new else ""
         if self._ask_current and not current:
-            self.show_error("请输入密码")
+            self.show_error(_("请输入密码"))
             return
         if self._ask_new:
             if len(new) < MIN_LENGTH:
-                self.show_error(f"新密码至少 {MIN_LENGTH} 位")
+                self.show_error(_("新密码至少 {min_length} 位").format(min_length=MIN_LENGTH))
                 return
             if new != self.repeat_edit.text():
-                self.show_error("两次输入的新密码不一致")
+                self.show_error(_("两次输入的新密码不一致"))
                 return
         # scrypt is deliberately slow (~0.1–0.5 s): show it is working rather than looking frozen
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dyy_desk.core.i18n import _
 from dyy_desk.core.qa_sampling import SamplingPeriod
 from dyy_desk.core.types import ClientRow, UserRow
 
@@ -34,19 +35,19 @@ class PlanDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("新建抽检计划")
+        self.setWindowTitle(_("新建抽检计划"))
         self._on_submit = on_submit
         self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("例如：每日抽检 · 全部客服")
+        self.name_edit.setPlaceholderText(_("例如：每日抽检 · 全部客服"))
         self.period_combo = QComboBox()
-        self.period_combo.addItem("按天（每位客服每天）", SamplingPeriod.DAY)
-        self.period_combo.addItem("按周（每位客服每周）", SamplingPeriod.WEEK)
+        self.period_combo.addItem(_("按天（每位客服每天）"), SamplingPeriod.DAY)
+        self.period_combo.addItem(_("按周（每位客服每周）"), SamplingPeriod.WEEK)
         self.mode_combo = QComboBox()
-        self.mode_combo.addItems(["按数量", "按比例"])
+        self.mode_combo.addItems([_("按数量"), _("按比例")])
         self.count_spin = QSpinBox()
         self.count_spin.setRange(0, 500)
         self.count_spin.setValue(3)
-        self.count_spin.setSuffix(" 张")
+        self.count_spin.setSuffix(_(" 张"))
         self.percent_spin = QDoubleSpinBox()
         self.percent_spin.setRange(0, 100)
         self.percent_spin.setDecimals(1)
@@ -55,18 +56,18 @@ class PlanDialog(QDialog):
         self.minimum_spin = QSpinBox()
         self.minimum_spin.setRange(0, 500)
         self.minimum_spin.setValue(1)
-        self.minimum_spin.setSuffix(" 张")
+        self.minimum_spin.setSuffix(_(" 张"))
         self.client_combo = QComboBox()
-        self.client_combo.addItem("全部品牌方", None)
+        self.client_combo.addItem(_("全部品牌方"), None)
         for client in clients:
             self.client_combo.addItem(client.name, client.id)
         self.agent_combo = QComboBox()
-        self.agent_combo.addItem("全部客服", None)
+        self.agent_combo.addItem(_("全部客服"), None)
         for agent in agents:
             self.agent_combo.addItem(agent.name, agent.id)
-        self.stratify_check = QCheckBox("按品牌方、平台、类型分层抽取")
+        self.stratify_check = QCheckBox(_("按品牌方、平台、类型分层抽取"))
         self.stratify_check.setChecked(True)
-        note = QLabel("已升级、有投诉、超平台时限的工单总会被抽中；同一工单不会被抽检两次。")
+        note = QLabel(_("已升级、有投诉、超平台时限的工单总会被抽中；同一工单不会被抽检两次。"))
         note.setObjectName("mutedLabel")
         note.setWordWrap(True)
         self.error_label = QLabel()
@@ -74,20 +75,20 @@ class PlanDialog(QDialog):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         form = QFormLayout()
-        form.addRow("名称", self.name_edit)
-        form.addRow("周期", self.period_combo)
-        form.addRow("抽取方式", self.mode_combo)
-        form.addRow("数量", self.count_spin)
-        form.addRow("比例", self.percent_spin)
-        form.addRow("最低数量", self.minimum_spin)
-        form.addRow("品牌方", self.client_combo)
-        form.addRow("客服", self.agent_combo)
+        form.addRow(_("名称"), self.name_edit)
+        form.addRow(_("周期"), self.period_combo)
+        form.addRow(_("抽取方式"), self.mode_combo)
+        form.addRow(_("数量"), self.count_spin)
+        form.addRow(_("比例"), self.percent_spin)
+        form.addRow(_("最低数量"), self.minimum_spin)
+        form.addRow(_("品牌方"), self.client_combo)
+        form.addRow(_("客服"), self.agent_combo)
         form.addRow("", self.stratify_check)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("创建")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(_("创建"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("取消"))
         buttons.accepted.connect(self.submit)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -6,14 +6,15 @@ from html import escape
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
+from dyy_desk.core.i18n import _
 from dyy_desk.ui.actions import ACTIONS, NAV_SHORTCUT_PREFIX
 
 
 def shortcuts_html(nav_labels: list[str]) -> str:
     groups: dict[str, list[tuple[str, str]]] = {}
     for action in ACTIONS:
-        groups.setdefault(action.group, []).append((action.shortcut, action.text))
-    groups["导航"] = [(f"{NAV_SHORTCUT_PREFIX}{i + 1}", label) for i, label in enumerate(nav_labels)]
+        groups.setdefault(_(action.group), []).append((action.shortcut, _(action.text)))
+    groups[_("导航")] = [(f"{NAV_SHORTCUT_PREFIX}{i + 1}", label) for i, label in enumerate(nav_labels)]
     parts = []
     for group, rows in groups.items():
         parts.append(f"<h3>{escape(group)}</h3><table cellpadding='3'>")
@@ -25,11 +26,11 @@ def shortcuts_html(nav_labels: list[str]) -> str:
 class ShortcutsDialog(QDialog):
     def __init__(self, nav_labels: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("快捷键")
+        self.setWindowTitle(_("快捷键"))
         self.browser = QTextBrowser()
         self.browser.setHtml(shortcuts_html(nav_labels))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(_("关闭"))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser)

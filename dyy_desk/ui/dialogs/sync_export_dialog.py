@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dyy_desk.core.i18n import N_, _
 from dyy_desk.core.types import ClientRow
 from dyy_desk.services.sync_export import ExportResult
 from dyy_desk.services.sync_team import SyncService
@@ -55,31 +56,31 @@ class SyncExportDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("导出数据包")
+        self.setWindowTitle(_("导出数据包"))
         self._sync, self._runner, self._copy = sync, runner, copy_to_folder
         self._task: TaskContext | None = None
-        self.all_radio = QRadioButton("本机的全部改动（给同事同步用）")
+        self.all_radio = QRadioButton(_("本机的全部改动（给同事同步用）"))
         self.all_radio.setChecked(True)
-        self.client_radio = QRadioButton("一个品牌方的全部数据：")
+        self.client_radio = QRadioButton(_("一个品牌方的全部数据："))
         self.client_combo = QComboBox()
         self.client_combo.setEnabled(False)
-        self.library_radio = QRadioButton("只导出知识库与话术")
+        self.library_radio = QRadioButton(_("只导出知识库与话术"))
         self.client_radio.toggled.connect(self.client_combo.setEnabled)
-        self.mask_check = QCheckBox("隐去买家手机号和地址")
+        self.mask_check = QCheckBox(_("隐去买家手机号和地址"))
         self.mask_check.setToolTip(
-            "手机号显示为 138****5678，地址只保留前 6 个字；收到的一方不会因此丢失真实信息。"
+            _("手机号显示为 138****5678，地址只保留前 6 个字；收到的一方不会因此丢失真实信息。")
         )
         self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("选择保存位置…")
-        browse = QPushButton("浏览…")
+        self.path_edit.setPlaceholderText(_("选择保存位置…"))
+        browse = QPushButton(_("浏览…"))
         browse.clicked.connect(self._browse)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.hide()
         self.buttons = QDialogButtonBox()
-        self.export_button = self.buttons.addButton("导出", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.cancel_button = self.buttons.addButton("取消", QDialogButtonBox.ButtonRole.RejectRole)
+        self.export_button = self.buttons.addButton(_("导出"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton(_("取消"), QDialogButtonBox.ButtonRole.RejectRole)
         self.export_button.clicked.connect(self.start_export)
         self.cancel_button.clicked.connect(self.cancel)
 
@@ -90,9 +91,9 @@ class SyncExportDialog(QDialog):
         path_row.addWidget(self.path_edit, 1)
         path_row.addWidget(browse)
         form = QFormLayout()
-        form.addRow("保存到：", path_row)
+        form.addRow(_("保存到："), path_row)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("导出哪些数据："))
+        layout.addWidget(QLabel(_("导出哪些数据：")))
         layout.addWidget(self.all_radio)
         layout.addLayout(client_row)
         layout.addWidget(self.library_radio)
@@ -112,8 +113,11 @@ class SyncExportDialog(QDialog):
         self.client_radio.setEnabled(bool(rows))
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "保存数据包", self.path_edit.text() or "dyy-数据包.dyyb", "DYY Desk 数据包 (*.dyyb)"
+        path, _filter = QFileDialog.getSaveFileName(
+            self,
+            _("保存数据包"),
+            self.path_edit.text() or _("dyy-数据包.dyyb"),
+            _("DYY Desk 数据包 (*.dyyb)"),
         )
         if path:
             self.path_edit.setText(path)
@@ -121,14 +125,14 @@ class SyncExportDialog(QDialog):
     def start_export(self) -> TaskContext | None:
         text = self.path_edit.text().strip()
         if not text:
-            self.message.setText("请先选择保存位置。")
+            self.message.setText(_("请先选择保存位置。"))
             return None
         out = Path(text)
         if out.suffix.lower() != ".dyyb":
             out = out.with_name(out.name + ".dyyb")
         client = self.client_combo.currentText() if self.client_radio.isChecked() else None
         if self.client_radio.isChecked() and not client:
-            self.message.setText("请选择一个品牌方。")
+            self.message.setText(_("请选择一个品牌方。"))
             return None
         library_only = self.library_radio.isChecked()
         mask = self.mask_check.isChecked()
@@ -146,7 +150,7 @@ class SyncExportDialog(QDialog):
             return ExportDone(result, copy(result) if copy else None)
 
         self.export_button.setEnabled(False)
-        self.message.setText("正在导出…")
+        self.message.setText(_("正在导出…"))
         self.progress.setValue(0)
         self.progress.show()
         self._task = self._runner.run_db(
@@ -162,20 +166,24 @@ class SyncExportDialog(QDialog):
     def _done(self, done: ExportDone) -> None:
         self._task = None
         result = done.result
-        number = f"第 {result.sequence} 号" if result.sequence else ""
-        lines = [f"已导出{number}数据包 {result.path.name}（{result.total} 条记录）。"]
+        number = _("第 {sequence} 号").format(sequence=result.sequence) if result.sequence else ""
+        lines = [
+            _("已导出{number}数据包 {name}（{total} 条记录）。").format(
+                number=number, name=result.path.name, total=result.total
+            )
+        ]
         if result.masked:
-            lines.append("买家手机号、地址已打码。")
+            lines.append(_("买家手机号、地址已打码。"))
         if done.folder_copy:
-            lines.append(f"副本已放入同步文件夹（{done.folder_copy}）。")
+            lines.append(_("副本已放入同步文件夹（{folder_copy}）。").format(folder_copy=done.folder_copy))
         self.message.setText("\n".join(lines))
         self.progress.hide()
-        self.cancel_button.setText("关闭")
+        self.cancel_button.setText(_("关闭"))
         self.exported.emit(done)
 
     def _failed(self, exc: BaseException) -> None:
         self._task = None
-        self.message.setText(failure_text(exc, "导出"))
+        self.message.setText(failure_text(exc, N_("导出")))
         self.progress.hide()
         self.export_button.setEnabled(True)
         self.cancel_button.setEnabled(True)
@@ -184,6 +192,6 @@ class SyncExportDialog(QDialog):
         if self._task is not None:
             self._task.cancel()  # the export rolls back and leaves no file
             self.cancel_button.setEnabled(False)
-            self.message.setText("正在取消…")
+            self.message.setText(_("正在取消…"))
             return
         self.reject()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dyy_desk.core.i18n import N_, _
 from dyy_desk.core.sync.errors import BundleError
 from dyy_desk.core.sync.merge import Conflict
 from dyy_desk.core.sync.records import canonical_json
@@ -40,7 +41,7 @@ from dyy_desk.services.tickets import TicketService
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskContext, TaskRunner
 
-TABLE_COLUMNS = ("表", "新增", "修改", "冲突", "未变")
+TABLE_COLUMNS = (N_("表"), N_("新增"), N_("修改"), N_("冲突"), N_("未变"))
 
 
 def masked_value(table: str, field: str, value: object) -> str:
@@ -58,22 +59,29 @@ def conflict_line(conflict: Conflict, names: dict[str, str]) -> str:
     label = spec.label if spec and spec.label else conflict.table
     kept = names.get(conflict.kept_origin, conflict.kept_origin[:6])
     lost = names.get(conflict.discarded_origin, conflict.discarded_origin[:6])
-    return (
-        f"{label} {conflict.record_id[:8]} 字段 {conflict.field}："
-        f"保留“{masked_value(conflict.table, conflict.field, conflict.kept)}”（{kept}），"
-        f"舍弃“{masked_value(conflict.table, conflict.field, conflict.discarded)}”（{lost}）"
+    return _(
+        "{label} {record_id} 字段 {field}：保留“{masked_value}”（{kept}），舍弃“{masked_value2}”（{lost}）"
+    ).format(
+        label=label,
+        record_id=conflict.record_id[:8],
+        field=conflict.field,
+        masked_value=masked_value(conflict.table, conflict.field, conflict.kept),
+        kept=kept,
+        masked_value2=masked_value(conflict.table, conflict.field, conflict.discarded),
+        lost=lost,
     )
 
 
-def failure_text(exc: BaseException, verb: str = "导入") -> str:
+def failure_text(exc: BaseException, verb: str = N_("导入")) -> str:
     """What happened and what was kept; the stack trace is in the log (the task runner wrote it)."""
+    verb = _(verb)
     if isinstance(exc, BundleError):
-        return f"已拒绝{verb}：{exc.message}\n本机数据未做任何改动。"
+        return _("已拒绝{verb}：{message}\n本机数据未做任何改动。").format(verb=verb, message=exc.message)
     if isinstance(exc, SyncCancelled):
-        return "已取消，本机数据未做任何改动。"
+        return _("已取消，本机数据未做任何改动。")
     if isinstance(exc, ServiceError | OSError):
-        return f"无法{verb}：{exc}\n本机数据未做任何改动。"
-    return f"{verb}时出现意外错误，详情已写入日志。本机数据未做任何改动。"
+        return _("无法{verb}：{exc}\n本机数据未做任何改动。").format(verb=verb, exc=exc)
+    return _("{verb}时出现意外错误，详情已写入日志。本机数据未做任何改动。").format(verb=verb)
 
 
 class SyncImportDialog(QDialog):
@@ -94,35 +102,35 @@ class SyncImportDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"导入数据包 {path.name}")
+        self.setWindowTitle(_("导入数据包 {name}").format(name=path.name))
         self._path, self._sync, self._tickets, self._escalations = path, sync, tickets, escalations
         self._runner, self._signals, self._initiator = runner, signals, initiator
         self.report: ImportReport | None = None
         self._task: TaskContext | None = None
         self._applying = False
-        self.summary_label = QLabel("正在检查数据包…")
+        self.summary_label = QLabel(_("正在检查数据包…"))
         self.summary_label.setWordWrap(True)
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
-        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        self.table.setHorizontalHeaderLabels([_(c) for c in TABLE_COLUMNS])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
-        self.details.setPlaceholderText("没有冲突，也没有缺少的数据包。")
+        self.details.setPlaceholderText(_("没有冲突，也没有缺少的数据包。"))
         self.progress = QProgressBar()
         self.buttons = QDialogButtonBox()
-        self.apply_button = QPushButton("应用")
+        self.apply_button = QPushButton(_("应用"))
         self.apply_button.setEnabled(False)
         self.apply_button.clicked.connect(self.apply)
-        self.cancel_button = QPushButton("取消")
+        self.cancel_button = QPushButton(_("取消"))
         self.cancel_button.clicked.connect(self.cancel)
         self.buttons.addButton(self.apply_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.table)
-        layout.addWidget(QLabel("冲突与提示（买家手机号、地址已打码）："))
+        layout.addWidget(QLabel(_("冲突与提示（买家手机号、地址已打码）：")))
         layout.addWidget(self.details)
         layout.addWidget(self.progress)
         layout.addWidget(self.buttons)
@@ -139,11 +147,15 @@ class SyncImportDialog(QDialog):
         self._task = None
         self.report = report
         self.progress.setValue(self.progress.maximum())
-        number = f"第 {report.sequence} 号数据包" if report.sequence else "数据包"
-        lines = [f"来自 {report.origin_name} 的电脑的{number}。"]
+        number = (
+            _("第 {sequence} 号数据包").format(sequence=report.sequence) if report.sequence else _("数据包")
+        )
+        lines = [
+            _("来自 {origin_name} 的电脑的{number}。").format(origin_name=report.origin_name, number=number)
+        ]
         if report.masked:
-            lines.append("此数据包中的买家手机号、地址已打码，不会覆盖本机的真实信息。")
-        lines.append("没有需要导入的改动。" if report.is_noop else "确认无误后点“应用”。")
+            lines.append(_("此数据包中的买家手机号、地址已打码，不会覆盖本机的真实信息。"))
+        lines.append(_("没有需要导入的改动。") if report.is_noop else _("确认无误后点“应用”。"))
         self.summary_label.setText("\n".join(lines))
         self.table.setRowCount(len(report.tables))
         for row, t in enumerate(report.tables):
@@ -152,13 +164,20 @@ class SyncImportDialog(QDialog):
         names = self._names()
         detail = [conflict_line(c, names) for c in report.conflicts]
         if report.conflict_count > len(report.conflicts):
-            detail.append(f"……共 {report.conflict_count} 处冲突，只列出前 {len(report.conflicts)} 处")
+            detail.append(
+                _("……共 {conflict_count} 处冲突，只列出前 {count} 处").format(
+                    conflict_count=report.conflict_count, count=len(report.conflicts)
+                )
+            )
         if report.conflict_count:
             detail.insert(
-                0, f"冲突 {report.conflict_count} 处（两台电脑同时修改了同一字段，按最后修改保留）："
+                0,
+                _("冲突 {conflict_count} 处（两台电脑同时修改了同一字段，按最后修改保留）：").format(
+                    conflict_count=report.conflict_count
+                ),
             )
-        detail += [f"缺少数据包：{g}" for g in report.gaps]
-        detail += [f"警告：{w}" for w in report.warnings]
+        detail += [_("缺少数据包：{name}").format(name=g) for g in report.gaps]
+        detail += [_("警告：{warning}").format(warning=w) for w in report.warnings]
         self.details.setPlainText("\n".join(detail))
         self.apply_button.setEnabled(not report.is_noop)
         self.preview_ready.emit(report)
@@ -174,7 +193,7 @@ class SyncImportDialog(QDialog):
         self.summary_label.setText(failure_text(exc))
         self.summary_label.setObjectName("errorLabel")
         self.progress.hide()
-        self.cancel_button.setText("关闭")
+        self.cancel_button.setText(_("关闭"))
         self.cancel_button.setEnabled(True)
         self.preview_ready.emit(None)
 
@@ -184,7 +203,7 @@ class SyncImportDialog(QDialog):
             return
         self._applying = True
         self.apply_button.setEnabled(False)
-        self.summary_label.setText("正在导入…（取消将不写入任何内容）")
+        self.summary_label.setText(_("正在导入…（取消将不写入任何内容）"))
         self.progress.setValue(0)
         self.progress.show()
         path, sync, tickets, escalations = self._path, self._sync, self._tickets, self._escalations
@@ -217,7 +236,7 @@ class SyncImportDialog(QDialog):
         text = failure_text(exc)
         self.summary_label.setText(text)
         self.progress.hide()
-        self.cancel_button.setText("关闭")
+        self.cancel_button.setText(_("关闭"))
         self.cancel_button.setEnabled(True)
         self.failed.emit(text)
 
@@ -231,7 +250,7 @@ class SyncImportDialog(QDialog):
         if self._task is not None:
             self._task.cancel()
             self.cancel_button.setEnabled(False)
-            self.summary_label.setText("正在取消…")
+            self.summary_label.setText(_("正在取消…"))
             return
         self.reject()
 

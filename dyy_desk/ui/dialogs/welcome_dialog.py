@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from dyy_desk import __version__
+from dyy_desk.core.i18n import _
 from dyy_desk.core.types import ROLE_LABELS, Role, UserRow
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.workspace import Seed, Workspace
@@ -51,7 +52,7 @@ class WelcomeDialog(QDialog):
         self._open_workspace = open_workspace
         self.workspace: Workspace | None = workspace
         self.user: UserRow | None = None
-        self.setWindowTitle("欢迎使用 DYY Desk")
+        self.setWindowTitle(_("欢迎使用 DYY Desk"))
         self.pages = QStackedWidget()
         self.pages.addWidget(self._build_start_page())
         self.pages.addWidget(self._build_user_page())
@@ -60,9 +61,9 @@ class WelcomeDialog(QDialog):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
 
-        self.quit_button = QPushButton("退出")
-        self.next_button = QPushButton("下一步")
-        self.start_button = QPushButton("开始使用")
+        self.quit_button = QPushButton(_("退出"))
+        self.next_button = QPushButton(_("下一步"))
+        self.start_button = QPushButton(_("开始使用"))
         self.quit_button.clicked.connect(self.reject)
         self.next_button.clicked.connect(self._on_next)
         self.start_button.clicked.connect(self._on_start)
@@ -85,12 +86,14 @@ class WelcomeDialog(QDialog):
     # --- page 1: how to start -----------------------------------------------------------------------
     def _build_start_page(self) -> QWidget:
         page = QWidget()
-        title = QLabel(f"<h2>欢迎使用 DYY Desk 代运营客服工作台</h2><p>版本 {__version__}</p>")
-        intro = QLabel("这台电脑上还没有工作区。请选择开始方式：")
-        self.demo_radio = QRadioButton("演示数据")
-        demo_hint = QLabel("带示例品牌方、店铺、客服和约 200 个工单，适合先熟悉功能。")
-        self.empty_radio = QRadioButton("空白工作区")
-        empty_hint = QLabel("从零开始，录入真实的品牌方、店铺和工单。")
+        title = QLabel(
+            _("<h2>欢迎使用 DYY Desk 代运营客服工作台</h2><p>版本 {version}</p>").format(version=__version__)
+        )
+        intro = QLabel(_("这台电脑上还没有工作区。请选择开始方式："))
+        self.demo_radio = QRadioButton(_("演示数据"))
+        demo_hint = QLabel(_("带示例品牌方、店铺、客服和约 200 个工单，适合先熟悉功能。"))
+        self.empty_radio = QRadioButton(_("空白工作区"))
+        empty_hint = QLabel(_("从零开始，录入真实的品牌方、店铺和工单。"))
         for hint in (demo_hint, empty_hint):
             hint.setContentsMargins(24, 0, 0, 8)
             hint.setStyleSheet("color: palette(mid);")
@@ -126,16 +129,16 @@ class WelcomeDialog(QDialog):
     # --- page 2: who is working ---------------------------------------------------------------------
     def _build_user_page(self) -> QWidget:
         page = QWidget()
-        self.user_title = QLabel("<h3>选择当前用户</h3>")
-        self.existing_radio = QRadioButton("以现有用户身份使用")
+        self.user_title = QLabel(_("<h3>选择当前用户</h3>"))
+        self.existing_radio = QRadioButton(_("以现有用户身份使用"))
         self.user_combo = QComboBox()
-        self.new_radio = QRadioButton("新建用户")
+        self.new_radio = QRadioButton(_("新建用户"))
         self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("您的姓名")
+        self.name_edit.setPlaceholderText(_("您的姓名"))
         self.name_edit.setMaxLength(64)
         self.role_combo = QComboBox()
         for role in Role:
-            self.role_combo.addItem(ROLE_LABELS[role], role.value)
+            self.role_combo.addItem(_(ROLE_LABELS[role]), role.value)
         self.user_group = QButtonGroup(page)
         self.user_group.addButton(self.existing_radio)
         self.user_group.addButton(self.new_radio)
@@ -144,8 +147,8 @@ class WelcomeDialog(QDialog):
         self.name_edit.returnPressed.connect(self._on_start)
 
         form = QFormLayout()
-        form.addRow("姓名", self.name_edit)
-        form.addRow("角色", self.role_combo)
+        form.addRow(_("姓名"), self.name_edit)
+        form.addRow(_("角色"), self.role_combo)
         form.setContentsMargins(24, 0, 0, 0)
         layout = QVBoxLayout(page)
         layout.addWidget(self.user_title)
@@ -165,16 +168,20 @@ class WelcomeDialog(QDialog):
         users = self.workspace.directory.users()
         self.user_combo.clear()
         for user in users:
-            self.user_combo.addItem(f"{user.name}（{ROLE_LABELS[user.role]}）", user)
+            self.user_combo.addItem(f"{user.name}（{_(ROLE_LABELS[user.role])}）", user)
         has_users = bool(users)
         for widget in (self.existing_radio, self.user_combo_row, self.new_radio):
             widget.setVisible(has_users)
         if has_users:
-            self.user_title.setText("<h3>选择当前用户</h3><p>选择您在本工作区中的身份，或新建一个用户。</p>")
+            self.user_title.setText(
+                _("<h3>选择当前用户</h3><p>选择您在本工作区中的身份，或新建一个用户。</p>")
+            )
             self.existing_radio.setChecked(True)
         else:
             self.user_title.setText(
-                "<h3>创建您的账号</h3><p>这是一个空白工作区。第一位用户将作为主管，可以管理团队和设置。</p>"
+                _(
+                    "<h3>创建您的账号</h3><p>这是一个空白工作区。第一位用户将作为主管，可以管理团队和设置。</p>"
+                )
             )
             self.new_radio.setChecked(True)
             self.role_combo.setCurrentIndex(self.role_combo.findData(Role.SUPERVISOR.value))
@@ -203,7 +210,7 @@ class WelcomeDialog(QDialog):
                 self.name_edit.setFocus()
                 return
         if self.user is None:
-            self._show_error("请选择一个用户")
+            self._show_error(_("请选择一个用户"))
             return
         self.accept()
 

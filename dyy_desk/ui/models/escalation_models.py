@@ -18,6 +18,7 @@ from dyy_desk.core.escalation_model import (
     LEVEL_LABELS,
     EscalationLevel,
 )
+from dyy_desk.core.i18n import N_, _
 from dyy_desk.core.timefmt import format_local
 from dyy_desk.services.escalation_views import EscalationRow
 
@@ -36,7 +37,7 @@ class BoardSort(StrEnum):
 
 
 def level_badge(level: EscalationLevel) -> str:
-    return f"{level.code} {LEVEL_LABELS[level]}"
+    return f"{level.code} {_(LEVEL_LABELS[level])}"
 
 
 def countdown_text(row: EscalationRow, now: datetime) -> str:
@@ -44,15 +45,30 @@ def countdown_text(row: EscalationRow, now: datetime) -> str:
     esc = row.escalation
     state = first_response_state(esc, now)
     if state is None:
-        return f"已响应 {format_local(esc.acknowledged_at, now=now)}" if esc.acknowledged_at else "—"
+        return (
+            _("已响应 {time}").format(time=format_local(esc.acknowledged_at, now=now))
+            if esc.acknowledged_at
+            else "—"
+        )
     left = esc.first_response_due - now
     if state is DeadlineState.OVERDUE:
-        return f"超时 {format_span(left)}"
-    return f"{'即将超时 ' if state is DeadlineState.DUE_SOON else '剩余 '}{format_span(left)}"
+        return _("超时 {span}").format(span=format_span(left))
+    if state is DeadlineState.DUE_SOON:
+        return _("即将超时 {span}").format(span=format_span(left))
+    return _("剩余 {span}").format(span=format_span(left))
 
 
 class EscalationTableModel(QAbstractTableModel):
-    COLUMNS = ("级别", "首次响应", "状态", "原因", "客户 · 店铺", "工单", "负责人", "创建")
+    COLUMNS = (
+        N_("级别"),
+        N_("首次响应"),
+        N_("状态"),
+        N_("原因"),
+        N_("客户 · 店铺"),
+        N_("工单"),
+        N_("负责人"),
+        N_("创建"),
+    )
     LEVEL, COUNTDOWN = 0, 1
 
     def __init__(self, clock_now: Callable[[], datetime]) -> None:
@@ -124,7 +140,7 @@ class EscalationTableModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
+            return _(self.COLUMNS[section])
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -136,7 +152,7 @@ class EscalationTableModel(QAbstractTableModel):
             return self._text(row, column, now)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == self.COUNTDOWN:
-                return f"首次响应截止 {format_local(esc.first_response_due, now=now)}"
+                return _("首次响应截止 {time}").format(time=format_local(esc.first_response_due, now=now))
             if column == 3:
                 return esc.reason
             return self._text(row, column, now)
@@ -155,13 +171,13 @@ class EscalationTableModel(QAbstractTableModel):
         if column == 1:
             return countdown_text(row, now)
         if column == 2:
-            return ESCALATION_STATUS_LABELS[esc.status]
+            return _(ESCALATION_STATUS_LABELS[esc.status])
         if column == 3:
             return f"{row.rule_name}：{esc.reason.split('：', 1)[-1]}" if esc.rule_id else esc.reason
         if column == 4:
             return row.scope_text
         if column == 5:
-            return f"{len(esc.ticket_ids)} 张"
+            return _("{count} 张").format(count=len(esc.ticket_ids))
         if column == 6:
-            return row.owner_name or "未指派"
+            return row.owner_name or _("未指派")
         return format_local(esc.created_at, now=now)

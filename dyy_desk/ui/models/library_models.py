@@ -22,19 +22,20 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from dyy_desk.core.i18n import N_, _
 from dyy_desk.services.library_views import LibraryHit
 from dyy_desk.ui.tasks import TaskRunner
 
 SEARCH_DEBOUNCE_MS = 120
 RESULT_LIMIT = 20
-KIND_LABELS = {"faq": "FAQ", "script": "话术"}
+KIND_LABELS = {"faq": "FAQ", "script": N_("话术")}
 HitRole = Qt.ItemDataRole.UserRole + 1
 _Index = QModelIndex | QPersistentModelIndex
 SearchFn = Callable[[str, str | None, str | None], list[LibraryHit]]  # (query, client_id, user_id)
 
 
 def client_badge(hit: LibraryHit) -> str:
-    return hit.client_name or "通用"
+    return hit.client_name or _("通用")
 
 
 class LibraryHitsModel(QAbstractListModel):
@@ -66,7 +67,7 @@ class LibraryHitsModel(QAbstractListModel):
             return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             shortcut = f" {hit.shortcut}" if hit.shortcut else ""
-            return f"{KIND_LABELS[hit.kind]} {hit.title}（{client_badge(hit)}）{shortcut}"
+            return f"{_(KIND_LABELS[hit.kind])} {hit.title}（{client_badge(hit)}）{shortcut}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return hit.text if len(hit.text) <= 400 else hit.text[:399] + "…"
         if role == HitRole:
@@ -127,7 +128,7 @@ class LibrarySearcher(QObject):
     def _fail(self, generation: int, exc: BaseException) -> None:
         if generation == self._generation:
             self._busy = False
-            self.failed.emit("搜索出错，详情已写入日志")
+            self.failed.emit(_("搜索出错，详情已写入日志"))
 
 
 class RowsTableModel(QAbstractTableModel):
@@ -158,5 +159,5 @@ class RowsTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self._headers[section]
+            return _(self._headers[section])
         return None

@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
+from dyy_desk.core.i18n import N_, _
 from dyy_desk.core.qa_calibration import Spread
 from dyy_desk.core.qa_review import DECISION_LABELS, STATE_LABELS, QAReview
 from dyy_desk.core.qa_sampling import PICK_REASON_LABELS
@@ -52,7 +53,7 @@ class RowsModel(QAbstractTableModel, Generic[R]):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._columns[section][0]
+            return _(self._columns[section][0])
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -72,7 +73,7 @@ class RowsModel(QAbstractTableModel, Generic[R]):
 def _score(review: QAReview | None) -> str:
     if review is None:
         return ""
-    verdict = "合格" if review.passed else ("致命项 0 分" if review.fatal_hits else "不合格")
+    verdict = _("合格") if review.passed else (_("致命项 0 分") if review.fatal_hits else _("不合格"))
     return f"{review.score}（{verdict}）"
 
 
@@ -88,15 +89,15 @@ class SampleItemsModel(RowsModel[SampleItemRow]):
     def __init__(self) -> None:
         super().__init__(
             [
-                ("工单号", lambda r: r.ticket_number),
-                ("客服", lambda r: r.agent_name),
-                ("品牌方", lambda r: r.client_name),
-                ("类型", lambda r: CATEGORY_LABELS[r.category]),
-                ("抽中原因", lambda r: "、".join(PICK_REASON_LABELS[x] for x in r.reasons)),
-                ("周期", lambda r: r.window_label),
-                ("质检状态", lambda r: STATE_LABELS[r.review.state] if r.review else "待质检"),
-                ("得分", lambda r: _score(r.review)),
-                ("标题", lambda r: r.subject),
+                (N_("工单号"), lambda r: r.ticket_number),
+                (N_("客服"), lambda r: r.agent_name),
+                (N_("品牌方"), lambda r: r.client_name),
+                (N_("类型"), lambda r: _(CATEGORY_LABELS[r.category])),
+                (N_("抽中原因"), lambda r: "、".join(_(PICK_REASON_LABELS[x]) for x in r.reasons)),
+                (N_("周期"), lambda r: r.window_label),
+                (N_("质检状态"), lambda r: _(STATE_LABELS[r.review.state]) if r.review else _("待质检")),
+                (N_("得分"), lambda r: _score(r.review)),
+                (N_("标题"), lambda r: r.subject),
             ]
         )
 
@@ -110,14 +111,14 @@ class ReviewsModel(RowsModel[ReviewRow]):
     def __init__(self) -> None:
         super().__init__(
             [
-                ("工单号", lambda r: r.ticket_number),
-                ("客服", lambda r: r.agent_name),
-                ("质检员", lambda r: r.reviewer_name),
-                ("得分", lambda r: _score(r.review)),
-                ("状态", lambda r: STATE_LABELS[r.review.state]),
-                ("提交时间", lambda r: format_local(r.review.submitted_at)),
-                ("申诉", _appeal_text),
-                ("品牌方", lambda r: r.client_name),
+                (N_("工单号"), lambda r: r.ticket_number),
+                (N_("客服"), lambda r: r.agent_name),
+                (N_("质检员"), lambda r: r.reviewer_name),
+                (N_("得分"), lambda r: _score(r.review)),
+                (N_("状态"), lambda r: _(STATE_LABELS[r.review.state])),
+                (N_("提交时间"), lambda r: format_local(r.review.submitted_at)),
+                (N_("申诉"), _appeal_text),
+                (N_("品牌方"), lambda r: r.client_name),
             ]
         )
 
@@ -128,40 +129,42 @@ class ReviewsModel(RowsModel[ReviewRow]):
 def _appeal_text(row: ReviewRow) -> str:
     review = row.review
     if review.re_review is not None:
-        return DECISION_LABELS[review.re_review.decision]
+        return _(DECISION_LABELS[review.re_review.decision])
     if review.appeal is not None:
-        return f"待复核：{review.appeal.reason}"
+        return _("待复核：{reason}").format(reason=review.appeal.reason)
     return ""
 
 
 def _spread(spread: Spread | None) -> str:
     if spread is None:
         return "—"
-    return f"{spread.min:g}–{spread.max:g}（均值 {spread.mean:.1f}，标准差 {spread.stdev:.1f}）"
+    return _("{min:g}–{max:g}（均值 {mean:.1f}，标准差 {stdev:.1f}）").format(
+        min=spread.min, max=spread.max, mean=spread.mean, stdev=spread.stdev
+    )
 
 
 class CalibrationModel(RowsModel[CalibrationRow]):
     def __init__(self) -> None:
         super().__init__(
             [
-                ("工单号", lambda r: r.ticket_number),
-                ("评分人", lambda r: "、".join(r.reviewer_names)),
-                ("已提交", lambda r: f"{r.submitted}/{len(r.reviewer_names)}"),
-                ("总分差异", lambda r: _spread(r.result.total if r.result else None)),
-                ("分歧最大的评分项", _widest_item),
-                ("发起时间", lambda r: format_local(r.session.created_at)),
+                (N_("工单号"), lambda r: r.ticket_number),
+                (N_("评分人"), lambda r: "、".join(r.reviewer_names)),
+                (N_("已提交"), lambda r: f"{r.submitted}/{len(r.reviewer_names)}"),
+                (N_("总分差异"), lambda r: _spread(r.result.total if r.result else None)),
+                (N_("分歧最大的评分项"), _widest_item),
+                (N_("发起时间"), lambda r: format_local(r.session.created_at)),
             ]
         )
 
 
 def _widest_item(row: CalibrationRow) -> str:
     if row.result is None:
-        return "至少 2 人提交后显示"
+        return _("至少 2 人提交后显示")
     items = sorted(row.result.items, key=lambda i: (-(i.spread.max - i.spread.min), i.item_id))
     if not items or items[0].spread.max == items[0].spread.min:
-        return "各项扣分一致"
+        return _("各项扣分一致")
     top = items[0]
-    return f"{top.name}：扣 {top.spread.min:g}–{top.spread.max:g} 分"
+    return _("{name}：扣 {min:g}–{max:g} 分").format(name=top.name, min=top.spread.min, max=top.spread.max)
 
 
 class ReportModel(RowsModel[tuple[str, str, int, float, float, float, str]]):

@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush
 
 from dyy_desk.core.deadlines import DeadlineState, deadline_state, format_duration, remaining
 from dyy_desk.core.due_chip import Chip, ChipState
+from dyy_desk.core.i18n import N_, _
 from dyy_desk.core.timefmt import format_local
 from dyy_desk.services.sop_views import DeadlineItem, StepItem
 from dyy_desk.ui.countdown import CHIP_COLOURS
@@ -24,7 +25,7 @@ _STATE_CHIP = {
     DeadlineState.DUE_SOON: ChipState.DUE_SOON,
     DeadlineState.OVERDUE: ChipState.OVERDUE,
 }
-UNVERIFIED_MARK = "未核实"
+UNVERIFIED_MARK = N_("未核实")
 
 
 def deadline_chip(
@@ -35,17 +36,19 @@ def deadline_chip(
     # Glyphs every CJK UI font has (emoji clocks render as boxes in WenQuanYi and YaHei)
     prefix = {DeadlineState.NORMAL: "○", DeadlineState.DUE_SOON: "⚠", DeadlineState.OVERDUE: "✕"}[state]
     text = f"{prefix} {format_duration(left)} · {source_label}" + (
-        f"({UNVERIFIED_MARK})" if unverified else ""
+        f"({_(UNVERIFIED_MARK)})" if unverified else ""
     )
     words = {
-        DeadlineState.NORMAL: "剩余",
-        DeadlineState.DUE_SOON: "即将超时，剩余",
-        DeadlineState.OVERDUE: "已超时",
+        DeadlineState.NORMAL: _("剩余"),
+        DeadlineState.DUE_SOON: _("即将超时，剩余"),
+        DeadlineState.OVERDUE: _("已超时"),
     }
     span = format_duration(left).removeprefix("超时 ")
-    tooltip = f"{words[state]} {span} · 截止 {format_local(deadline, now=now)} · 来源：{source_label}"
+    tooltip = _("{words} {span} · 截止 {time} · 来源：{source_label}").format(
+        words=words[state], span=span, time=format_local(deadline, now=now), source_label=source_label
+    )
     if unverified:
-        tooltip += "（规则默认值未经核实，请以平台售后单显示为准）"
+        tooltip += _("（规则默认值未经核实，请以平台售后单显示为准）")
     return Chip(_STATE_CHIP[state], text, tooltip)
 
 
@@ -56,7 +59,15 @@ def step_chip(item: StepItem, now: datetime) -> Chip:
     return deadline_chip(item.deadline_at, item.window_start, item.source_label, item.unverified, now)
 
 
-HANDOVER_COLUMNS = ["倒计时", "工单号", "步骤", "截止时间", "来源", "处理人", "逾期后果"]
+HANDOVER_COLUMNS = [
+    N_("倒计时"),
+    N_("工单号"),
+    N_("步骤"),
+    N_("截止时间"),
+    N_("来源"),
+    N_("处理人"),
+    N_("逾期后果"),
+]
 
 
 class HandoverModel(QAbstractTableModel):
@@ -89,7 +100,7 @@ class HandoverModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HANDOVER_COLUMNS[section]
+            return _(HANDOVER_COLUMNS[section])
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -113,8 +124,8 @@ class HandoverModel(QAbstractTableModel):
             item.ticket_number,
             item.step_title,
             format_local(item.deadline, now=self._now()),
-            item.source_label + (f"（{UNVERIFIED_MARK}）" if item.unverified else ""),
-            item.assignee_name or "未分配",
+            item.source_label + (f"（{_(UNVERIFIED_MARK)}）" if item.unverified else ""),
+            item.assignee_name or _("未分配"),
             item.consequence,
         ]
         return values[index.column()]
@@ -122,11 +133,21 @@ class HandoverModel(QAbstractTableModel):
 
 def handover_text(items: list[DeadlineItem], now: datetime, hours: float) -> str:
     """Plain text for the shift log or a chat group."""
-    lines = [f"交接班：未来 {hours:g} 小时内到期的处理时限（共 {len(items)} 项）"]
+    lines = [
+        _("交接班：未来 {hours:g} 小时内到期的处理时限（共 {count} 项）").format(
+            hours=hours, count=len(items)
+        )
+    ]
     for i in items:
         chip = deadline_chip(i.deadline, None, i.source_label, i.unverified, now)
         lines.append(
-            f"{i.ticket_number}｜{i.step_title}｜截止 {format_local(i.deadline, now=now)}｜{chip.text}"
-            f"｜{i.assignee_name or '未分配'}" + (f"｜{i.consequence}" if i.consequence else "")
+            _("{ticket_number}｜{step_title}｜截止 {time}｜{text}｜{assignee}").format(
+                ticket_number=i.ticket_number,
+                step_title=i.step_title,
+                time=format_local(i.deadline, now=now),
+                text=chip.text,
+                assignee=i.assignee_name or _("未分配"),
+            )
+            + (f"｜{i.consequence}" if i.consequence else "")
         )
     return "\n".join(lines)

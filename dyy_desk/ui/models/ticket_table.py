@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 
 from dyy_desk.core.due_chip import due_chip
+from dyy_desk.core.i18n import N_, _
 from dyy_desk.core.ticket_query import SortKey
 from dyy_desk.core.timefmt import format_local
 from dyy_desk.core.types import (
@@ -31,18 +32,18 @@ _Index = QModelIndex | QPersistentModelIndex
 
 # (header, sort key or None)
 COLUMNS: list[tuple[str, SortKey | None]] = [
-    ("倒计时", SortKey.DUE),
-    ("工单号", SortKey.NUMBER),
-    ("类型", SortKey.CATEGORY),
-    ("标题", None),
-    ("品牌方", SortKey.CLIENT),
-    ("店铺", None),
-    ("平台", None),
-    ("状态", SortKey.STATUS),
-    ("优先级", SortKey.PRIORITY),
-    ("处理人", None),
-    ("买家", None),
-    ("创建时间", SortKey.CREATED),
+    (N_("倒计时"), SortKey.DUE),
+    (N_("工单号"), SortKey.NUMBER),
+    (N_("类型"), SortKey.CATEGORY),
+    (N_("标题"), None),
+    (N_("品牌方"), SortKey.CLIENT),
+    (N_("店铺"), None),
+    (N_("平台"), None),
+    (N_("状态"), SortKey.STATUS),
+    (N_("优先级"), SortKey.PRIORITY),
+    (N_("处理人"), None),
+    (N_("买家"), None),
+    (N_("创建时间"), SortKey.CREATED),
 ]
 DUE_COLUMN = 0
 TicketIdRole = Qt.ItemDataRole.UserRole + 1
@@ -132,7 +133,7 @@ class TicketTableModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][0]
+            return _(COLUMNS[section][0])
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
@@ -162,7 +163,7 @@ class TicketTableModel(QAbstractTableModel):
             loading = (
                 index.row() >= len(self._ids) and index.column() == 1 and role == Qt.ItemDataRole.DisplayRole
             )
-            return "加载中…" if loading else None
+            return _("加载中…") if loading else None
         column = index.column()
         if column == DUE_COLUMN:
             return self._due_data(row, role)
@@ -186,16 +187,16 @@ class TicketTableModel(QAbstractTableModel):
         return (
             "",
             row.number,
-            CATEGORY_LABELS[row.category],
+            _(CATEGORY_LABELS[row.category]),
             (f"【L{row.escalation_level}】" if row.escalation_level else "")
-            + ("⚠ 平台介入 " if row.platform_intervention else "")
+            + (_("⚠ 平台介入 ") if row.platform_intervention else "")
             + row.subject,
             row.client_name,
             row.shop_name,
-            PLATFORM_LABELS[row.platform],
-            STATUS_LABELS[row.status],
-            PRIORITY_LABELS[row.priority],
-            row.assignee_name or "未分配",
+            _(PLATFORM_LABELS[row.platform]),
+            _(STATUS_LABELS[row.status]),
+            _(PRIORITY_LABELS[row.priority]),
+            row.assignee_name or _("未分配"),
             row.customer_nick,
             format_local(row.created_at, now=self._now()),
         )

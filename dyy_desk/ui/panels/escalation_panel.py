@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from dyy_desk.core.changes import Changes
 from dyy_desk.core.escalation_lifecycle import EscalationTransitionError
 from dyy_desk.core.escalation_model import ESCALATION_STATUS_LABELS, LEVEL_LABELS, EscalationLevel, PostMortem
+from dyy_desk.core.i18n import _
 from dyy_desk.core.timefmt import format_local
 from dyy_desk.core.types import UserRow
 from dyy_desk.services.errors import ServiceError
@@ -103,22 +104,22 @@ class EscalationPanel(QWidget):
         self.mine_view = _table(self.mine)
 
         self.sort_combo = QComboBox()
-        self.sort_combo.addItem("按级别", BoardSort.LEVEL)
-        self.sort_combo.addItem("按首次响应截止", BoardSort.DUE)
+        self.sort_combo.addItem(_("按级别"), BoardSort.LEVEL)
+        self.sort_combo.addItem(_("按首次响应截止"), BoardSort.DUE)
         self.client_combo = QComboBox()
         self.shop_combo = QComboBox()
         for combo in (self.client_combo, self.shop_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.refresh_button = QPushButton("刷新")
+        self.refresh_button = QPushButton(_("刷新"))
         self.status_label = QLabel()
         self.status_label.setObjectName("mutedLabel")
         self.status_label.setWordWrap(True)
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("排序"))
+        bar.addWidget(QLabel(_("排序")))
         bar.addWidget(self.sort_combo)
-        bar.addWidget(QLabel("客户"))
+        bar.addWidget(QLabel(_("客户")))
         bar.addWidget(self.client_combo)
-        bar.addWidget(QLabel("店铺"))
+        bar.addWidget(QLabel(_("店铺")))
         bar.addWidget(self.shop_combo)
         bar.addStretch(1)
         bar.addWidget(self.refresh_button)
@@ -127,17 +128,20 @@ class EscalationPanel(QWidget):
         self.tabs.addTab(
             _with_empty(
                 self.board_view,
-                "目前没有待处理的升级。\n差评集中、同一问题重复投诉、平台介入、信息泄露或 SOP 步骤超时时，"
-                "系统会自动升级到这里；客服也可以在工单详情里手动升级。",
+                _(
+                    "目前没有待处理的升级。\n"
+                    "差评集中、同一问题重复投诉、平台介入、信息泄露或 SOP 步骤超时时，"
+                    "系统会自动升级到这里；客服也可以在工单详情里手动升级。"
+                ),
             ),
-            "升级看板",
+            _("升级看板"),
         )
         self.tabs.addTab(
             _with_empty(
                 self.mine_view,
-                "你还没有手动升级过工单。\n在工单详情里点「升级」，主管的处理进展会显示在这里。",
+                _("你还没有手动升级过工单。\n在工单详情里点「升级」，主管的处理进展会显示在这里。"),
             ),
-            "我发起的升级",
+            _("我发起的升级"),
         )
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.tabs)
@@ -175,63 +179,63 @@ class EscalationPanel(QWidget):
         self.reason_label = QLabel()
         self.reason_label.setWordWrap(True)
         self.evidence_list = QListWidget()
-        self.evidence_list.setToolTip("单击打开该工单")
+        self.evidence_list.setToolTip(_("单击打开该工单"))
         self.evidence_list.setWordWrap(True)
         self.history_list = QListWidget()
         self.history_list.setWordWrap(True)
         self.pm_edits = {key: QLineEdit() for key in ("cause", "impact", "actions", "prevention")}
-        self.pm_button = QPushButton("保存复盘")
+        self.pm_button = QPushButton(_("保存复盘"))
         self.fu_satisfied = QComboBox()
-        self.fu_satisfied.addItem("满意", True)
-        self.fu_satisfied.addItem("不满意", False)
+        self.fu_satisfied.addItem(_("满意"), True)
+        self.fu_satisfied.addItem(_("不满意"), False)
         self.fu_note = QLineEdit()
-        self.fu_note.setPlaceholderText("回访说明，例如：电话回访，买家已收到补发")
-        self.fu_button = QPushButton("保存回访")
+        self.fu_note.setPlaceholderText(_("回访说明，例如：电话回访，买家已收到补发"))
+        self.fu_button = QPushButton(_("保存回访"))
         pm_page, pm_form = QWidget(), QFormLayout()
         for key, label in (
-            ("cause", "原因"),
-            ("impact", "影响"),
-            ("actions", "已采取措施"),
-            ("prevention", "预防措施"),
+            ("cause", _("原因")),
+            ("impact", _("影响")),
+            ("actions", _("已采取措施")),
+            ("prevention", _("预防措施")),
         ):
             pm_form.addRow(label, self.pm_edits[key])
         pm_form.addRow("", self.pm_button)
         pm_page.setLayout(pm_form)
         fu_page, fu_form = QWidget(), QFormLayout()
-        fu_form.addRow("结果", self.fu_satisfied)
-        fu_form.addRow("说明", self.fu_note)
+        fu_form.addRow(_("结果"), self.fu_satisfied)
+        fu_form.addRow(_("说明"), self.fu_note)
         fu_form.addRow("", self.fu_button)
         fu_page.setLayout(fu_form)
         self.detail_tabs = QTabWidget()
-        self.detail_tabs.addTab(self.evidence_list, "证据工单")
-        self.detail_tabs.addTab(self.history_list, "处理记录")
-        self.detail_tabs.addTab(pm_page, "复盘")
-        self.detail_tabs.addTab(fu_page, "回访")
+        self.detail_tabs.addTab(self.evidence_list, _("证据工单"))
+        self.detail_tabs.addTab(self.history_list, _("处理记录"))
+        self.detail_tabs.addTab(pm_page, _("复盘"))
+        self.detail_tabs.addTab(fu_page, _("回访"))
 
         self.owner_combo = QComboBox()
-        self.ack_button = QPushButton("响应")
-        self.ack_button.setToolTip("接手这条升级，并指定负责人")
-        self.start_button = QPushButton("开始处理")
-        self.resolve_button = QPushButton("标记解决")
-        self.close_button = QPushButton("关闭")
-        self.reopen_button = QPushButton("重新处理")
+        self.ack_button = QPushButton(_("响应"))
+        self.ack_button.setToolTip(_("接手这条升级，并指定负责人"))
+        self.start_button = QPushButton(_("开始处理"))
+        self.resolve_button = QPushButton(_("标记解决"))
+        self.close_button = QPushButton(_("关闭"))
+        self.reopen_button = QPushButton(_("重新处理"))
         self.level_combo = QComboBox()
         for level in EscalationLevel:
-            self.level_combo.addItem(f"{level.code} {LEVEL_LABELS[level]}", level)
-        self.level_button = QPushButton("调整级别")
+            self.level_combo.addItem(f"{level.code} {_(LEVEL_LABELS[level])}", level)
+        self.level_button = QPushButton(_("调整级别"))
         self.note_edit = QLineEdit()
-        self.note_edit.setPlaceholderText("原因 / 说明（调整级别、重新处理时必填）")
+        self.note_edit.setPlaceholderText(_("原因 / 说明（调整级别、重新处理时必填）"))
         self.refusal_label = QLabel()
         self.refusal_label.setObjectName("errorLabel")
         self.refusal_label.setWordWrap(True)
         grid = QGridLayout()
-        grid.addWidget(QLabel("负责人"), 0, 0)
+        grid.addWidget(QLabel(_("负责人")), 0, 0)
         grid.addWidget(self.owner_combo, 0, 1)
         grid.addWidget(self.ack_button, 0, 2)
         grid.addWidget(self.start_button, 0, 3)
         grid.addWidget(self.resolve_button, 1, 2)
         grid.addWidget(self.close_button, 1, 3)
-        grid.addWidget(QLabel("级别"), 1, 0)
+        grid.addWidget(QLabel(_("级别")), 1, 0)
         grid.addWidget(self.level_combo, 1, 1)
         grid.addWidget(self.note_edit, 2, 0, 1, 2)
         grid.addWidget(self.level_button, 2, 2)
@@ -324,7 +328,7 @@ class EscalationPanel(QWidget):
         current = self.client_combo.currentData()
         self.client_combo.blockSignals(True)
         self.client_combo.clear()
-        self.client_combo.addItem("全部客户", None)
+        self.client_combo.addItem(_("全部客户"), None)
         for name, client_id in clients:
             self.client_combo.addItem(name, client_id)
         self.client_combo.setCurrentIndex(max(0, self.client_combo.findData(current)))
@@ -337,7 +341,7 @@ class EscalationPanel(QWidget):
         current = self.shop_combo.currentData()
         self.shop_combo.blockSignals(True)
         self.shop_combo.clear()
-        self.shop_combo.addItem("全部店铺", None)
+        self.shop_combo.addItem(_("全部店铺"), None)
         for name, shop_id, owner in self._shops:
             if not client_id or owner == client_id:
                 self.shop_combo.addItem(name, shop_id)
@@ -372,7 +376,7 @@ class EscalationPanel(QWidget):
     def _show_detail(self, detail: EscalationDetail | None) -> None:
         self.detail = detail
         if detail is None:
-            self.title_label.setText("在左侧选择一条升级，查看证据、处理记录并推进处理。")
+            self.title_label.setText(_("在左侧选择一条升级，查看证据、处理记录并推进处理。"))
             self.reason_label.clear()
             self.evidence_list.clear()
             self.history_list.clear()
@@ -382,20 +386,22 @@ class EscalationPanel(QWidget):
             return
         esc, now = detail.row.escalation, self._now()
         self._render_title()
-        source = f"规则：{detail.row.rule_name}"
+        source = _("规则：{rule_name}").format(rule_name=detail.row.rule_name)
         if detail.row.raised_by_name:
-            source += f"（{detail.row.raised_by_name} 发起）"
+            source += _("（{raised_by_name} 发起）").format(raised_by_name=detail.row.raised_by_name)
         self.reason_label.setText(f"{source}\n{esc.reason}")
         self.evidence_list.clear()
         for t in detail.row.tickets:
-            step = f" · 步骤 {t.step_id}" if t.step_id else ""
+            step = _(" · 步骤 {step_id}").format(step_id=t.step_id) if t.step_id else ""
             item = QListWidgetItem(f"{t.number}  {t.subject}  {t.client_name} · {t.shop_name}{step}")
             item.setData(Qt.ItemDataRole.UserRole, t.ticket_id)
-            item.setToolTip(f"发生于 {format_local(t.evidence_at, now=now)}，单击打开工单")
+            item.setToolTip(
+                _("发生于 {time}，单击打开工单").format(time=format_local(t.evidence_at, now=now))
+            )
             self.evidence_list.addItem(item)
         self.history_list.clear()
         for h in detail.history:
-            who = h.actor_name or "系统"
+            who = h.actor_name or _("系统")
             self.history_list.addItem(f"{format_local(h.at, now=now)}  {who}：{h.text}")
         pm = esc.post_mortem
         for key, edit in self.pm_edits.items():
@@ -422,11 +428,16 @@ class EscalationPanel(QWidget):
         row = self.detail.row
         esc = row.escalation
         now = self._now()
-        owner = f" · 负责人 {row.owner_name}" if row.owner_name else ""
+        owner = _(" · 负责人 {owner_name}").format(owner_name=row.owner_name) if row.owner_name else ""
         due = format_local(esc.first_response_due, now=now)
         self.title_label.setText(
-            f"【{level_badge(esc.level)}】{ESCALATION_STATUS_LABELS[esc.status]}{owner}\n"
-            f"首次响应：{countdown_text(row, now)}（截止 {due}）"
+            _("【{level_badge}】{status}{owner}\n首次响应：{countdown_text}（截止 {due}）").format(
+                level_badge=level_badge(esc.level),
+                status=_(ESCALATION_STATUS_LABELS[esc.status]),
+                owner=owner,
+                countdown_text=countdown_text(row, now),
+                due=due,
+            )
         )
 
     def _tick(self) -> None:
@@ -442,7 +453,7 @@ class EscalationPanel(QWidget):
     # --- writes ------------------------------------------------------------------------------------
     def _write(self, call: Callable[[EscalationService, str, str], Any]) -> None:
         if self.detail is None or self.user is None:
-            self.message.emit("请先选择当前用户和一条升级")
+            self.message.emit(_("请先选择当前用户和一条升级"))
             return
         escalation_id, actor_id = self.detail.row.id, self.user.id
         self._runner.run_db(
@@ -484,12 +495,15 @@ class EscalationPanel(QWidget):
         row, changes = result
         self.note_edit.clear()
         self.message.emit(
-            f"已保存：{level_badge(row.level)} {ESCALATION_STATUS_LABELS[row.escalation.status]}"
+            _("已保存：{level_badge} {status}").format(
+                level_badge=level_badge(row.level),
+                status=_(ESCALATION_STATUS_LABELS[row.escalation.status]),
+            )
         )
         self._signals.operation_did_execute.emit(changes, self)
 
     def _error(self, exc: BaseException) -> None:
-        self.message.emit(str(exc) if isinstance(exc, USER_ERRORS) else "操作失败，详情已写入日志")
+        self.message.emit(str(exc) if isinstance(exc, USER_ERRORS) else _("操作失败，详情已写入日志"))
 
     def _on_changes(self, changes: Changes, _initiator: object) -> None:
         if changes.escalations:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from dyy_desk.core.i18n import _
+
 
 class NotBuiltPanel(QWidget):
     def __init__(self, title: str, description: str) -> None:
         super().__init__()
         label = QLabel(
-            f"<h2>{title}</h2><p>{description}</p><p style='color:#666'>此功能尚在开发中，暂不可用。</p>"
+            _(
+                "<h2>{title}</h2><p>{description}</p><p style='color:#666'>此功能尚在开发中，暂不可用。</p>"
+            ).format(title=title, description=description)
         )
         label.setObjectName("emptyState")
         label.setWordWrap(True)

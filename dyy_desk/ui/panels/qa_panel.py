@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from dyy_desk.core.changes import Changes
+from dyy_desk.core.i18n import _
 from dyy_desk.core.qa_access import QA_MANAGERS
 from dyy_desk.core.qa_review import DECISION_LABELS, STATE_LABELS, AppealDecision, ReviewState
 from dyy_desk.core.qa_scorecard import Scorecard
@@ -39,7 +40,6 @@ from dyy_desk.services.qa_views import ReviewRow
 from dyy_desk.services.tickets import TicketService
 from dyy_desk.ui.dialogs.qa_appeal_dialog import AppealDialog
 from dyy_desk.ui.dialogs.qa_plan_dialog import PlanDialog
-from dyy_desk.ui.dialogs.qa_scorecard_form import ScorecardForm
 from dyy_desk.ui.models.qa_models import (
     CalibrationModel,
     ReportModel,
@@ -49,6 +49,7 @@ from dyy_desk.ui.models.qa_models import (
 )
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
+from dyy_desk.ui.widgets.qa_scorecard_form import ScorecardForm
 
 USER_ERRORS = (ServiceError, PermissionError, ValueError)
 
@@ -114,13 +115,13 @@ class QAPanel(QWidget):
         self.form = ScorecardForm()
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._samples_tab(), "抽检")
-        self.tabs.addTab(self._review_tab(), "评分")
-        self.tabs.addTab(self._appeals_tab(), "申诉复核")
-        self.tabs.addTab(self._calibration_tab(), "校准")
-        self.tabs.addTab(self._report_tab(), "报表")
+        self.tabs.addTab(self._samples_tab(), _("抽检"))
+        self.tabs.addTab(self._review_tab(), _("评分"))
+        self.tabs.addTab(self._appeals_tab(), _("申诉复核"))
+        self.tabs.addTab(self._calibration_tab(), _("校准"))
+        self.tabs.addTab(self._report_tab(), _("报表"))
         no_user = QLabel(
-            "请先在右上角选择当前用户。\n主管可在这里抽检和评分；客服可查看自己的质检结果并申诉。"
+            _("请先在右上角选择当前用户。\n主管可在这里抽检和评分；客服可查看自己的质检结果并申诉。")
         )
         no_user.setObjectName("emptyState")
         no_user.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -139,15 +140,15 @@ class QAPanel(QWidget):
     def _samples_tab(self) -> QWidget:
         self.plan_combo = QComboBox()
         self.plan_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.new_plan_button = QPushButton("新建计划…")
-        self.draw_button = QPushButton("抽取今日样本")
-        self.draw_button.setToolTip("按所选计划抽取：按天计划取今天，按周计划取本周已关闭的工单")
-        self.start_button = QPushButton("开始质检")
-        self.calibrate_button = QPushButton("发起校准")
-        self.calibrate_button.setToolTip("请全部主管对选中工单各自评分，比较差异；校准评分不计入客服成绩")
+        self.new_plan_button = QPushButton(_("新建计划…"))
+        self.draw_button = QPushButton(_("抽取今日样本"))
+        self.draw_button.setToolTip(_("按所选计划抽取：按天计划取今天，按周计划取本周已关闭的工单"))
+        self.start_button = QPushButton(_("开始质检"))
+        self.calibrate_button = QPushButton(_("发起校准"))
+        self.calibrate_button.setToolTip(_("请全部主管对选中工单各自评分，比较差异；校准评分不计入客服成绩"))
         self.samples_view = _table(self.samples)
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("抽检计划"))
+        bar.addWidget(QLabel(_("抽检计划")))
         bar.addWidget(self.plan_combo)
         bar.addWidget(self.new_plan_button)
         bar.addWidget(self.draw_button)
@@ -160,8 +161,10 @@ class QAPanel(QWidget):
         layout.addWidget(
             _with_empty(
                 self.samples_view,
-                "还没有抽检工单。\n先「新建计划…」，再点「抽取今日样本」：系统会从已关闭的工单中按计划抽取，\n"
-                "已升级、有投诉、超平台时限的工单总会被抽中。",
+                _(
+                    "还没有抽检工单。\n先「新建计划…」，再点「抽取今日样本」：系统会从已关闭的工单中按计划抽取，\n"
+                    "已升级、有投诉、超平台时限的工单总会被抽中。"
+                ),
             ),
             1,
         )
@@ -173,21 +176,21 @@ class QAPanel(QWidget):
         return page
 
     def _review_tab(self) -> QWidget:
-        self.review_title = QLabel("在「抽检」页选择一张抽中的工单，点「开始质检」开始评分。")
+        self.review_title = QLabel(_("在「抽检」页选择一张抽中的工单，点「开始质检」开始评分。"))
         self.review_title.setObjectName("emptyState")
         self.review_title.setWordWrap(True)
         self.timeline = QTextBrowser()
         self.review_error = QLabel()
         self.review_error.setObjectName("errorLabel")
         self.review_error.setWordWrap(True)
-        self.save_button = QPushButton("保存草稿")
-        self.submit_button = QPushButton("提交")
+        self.save_button = QPushButton(_("保存草稿"))
+        self.submit_button = QPushButton(_("提交"))
         for button in (self.save_button, self.submit_button):
             button.setEnabled(False)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(QLabel("工单时间线"))
+        left_layout.addWidget(QLabel(_("工单时间线")))
         left_layout.addWidget(self.timeline, 1)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -217,17 +220,17 @@ class QAPanel(QWidget):
         self.appeal_detail = QLabel()
         self.appeal_detail.setWordWrap(True)
         self.decision_comment = QLineEdit()
-        self.decision_comment.setPlaceholderText("复核结论说明（必填）")
-        self.accept_button = QPushButton(DECISION_LABELS[AppealDecision.ACCEPT])
-        self.reject_button = QPushButton(DECISION_LABELS[AppealDecision.REJECT])
-        self.partial_button = QPushButton("部分成立（在评分页改分）")
+        self.decision_comment.setPlaceholderText(_("复核结论说明（必填）"))
+        self.accept_button = QPushButton(_(DECISION_LABELS[AppealDecision.ACCEPT]))
+        self.reject_button = QPushButton(_(DECISION_LABELS[AppealDecision.REJECT]))
+        self.partial_button = QPushButton(_("部分成立（在评分页改分）"))
         bar = QHBoxLayout()
         bar.addWidget(self.decision_comment, 1)
         for button in (self.accept_button, self.reject_button, self.partial_button):
             bar.addWidget(button)
         page = QWidget()
         layout = QVBoxLayout(page)
-        empty = "没有待复核的申诉。客服申诉后会出现在这里，由原质检员以外的主管复核，复核后结果定稿锁定。"
+        empty = _("没有待复核的申诉。客服申诉后会出现在这里，由原质检员以外的主管复核，复核后结果定稿锁定。")
         layout.addWidget(_with_empty(self.appeals_view, empty), 1)
         layout.addWidget(self.appeal_detail)
         layout.addLayout(bar)
@@ -239,15 +242,15 @@ class QAPanel(QWidget):
 
     def _calibration_tab(self) -> QWidget:
         self.calibration_view = _table(self.calibrations)
-        self.calibration_score_button = QPushButton("我来评分")
+        self.calibration_score_button = QPushButton(_("我来评分"))
         bar = QHBoxLayout()
-        note = QLabel("校准评分只用于比较主管之间的尺度差异，不计入客服成绩和报表。")
+        note = QLabel(_("校准评分只用于比较主管之间的尺度差异，不计入客服成绩和报表。"))
         note.setObjectName("mutedLabel")
         bar.addWidget(note, 1)
         bar.addWidget(self.calibration_score_button)
         page = QWidget()
         layout = QVBoxLayout(page)
-        empty = "还没有校准会话。在「抽检」页选中一张工单，点「发起校准」，请各位主管分别评分。"
+        empty = _("还没有校准会话。在「抽检」页选中一张工单，点「发起校准」，请各位主管分别评分。")
         layout.addWidget(_with_empty(self.calibration_view, empty), 1)
         layout.addLayout(bar)
         self.calibration_score_button.clicked.connect(self._score_calibration)
@@ -257,8 +260,8 @@ class QAPanel(QWidget):
         self.report_view = _table(self.report)
         self.report_note = QLabel()
         self.report_note.setObjectName("mutedLabel")
-        self.export_xlsx_button = QPushButton("导出 Excel")
-        self.export_csv_button = QPushButton("导出 CSV")
+        self.export_xlsx_button = QPushButton(_("导出 Excel"))
+        self.export_csv_button = QPushButton(_("导出 CSV"))
         bar = QHBoxLayout()
         bar.addWidget(self.report_note, 1)
         bar.addWidget(self.export_xlsx_button)
@@ -274,20 +277,20 @@ class QAPanel(QWidget):
     def _agent_page(self) -> QWidget:
         self.results_view = _table(self.results)
         self.result_detail = QTextBrowser()
-        self.appeal_button = QPushButton("申诉…")
+        self.appeal_button = QPushButton(_("申诉…"))
         self.appeal_button.setEnabled(False)
         bar = QHBoxLayout()
-        hint = QLabel("对已提交的质检结果可申诉一次，需填写理由；复核由另一位主管完成。")
+        hint = QLabel(_("对已提交的质检结果可申诉一次，需填写理由；复核由另一位主管完成。"))
         hint.setObjectName("mutedLabel")
         bar.addWidget(hint, 1)
         bar.addWidget(self.appeal_button)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        empty = "还没有已提交的质检结果。主管完成质检后，你的得分和扣分说明会显示在这里。"
+        empty = _("还没有已提交的质检结果。主管完成质检后，你的得分和扣分说明会显示在这里。")
         splitter.addWidget(_with_empty(self.results_view, empty))
         splitter.addWidget(self.result_detail)
         page = QWidget()
         layout = QVBoxLayout(page)
-        title = QLabel("我的质检结果")
+        title = QLabel(_("我的质检结果"))
         title.setObjectName("detailTitle")
         layout.addWidget(title)
         layout.addWidget(splitter, 1)
@@ -332,7 +335,7 @@ class QAPanel(QWidget):
         for row in plans:
             self.plan_combo.addItem(row.plan.name, row.plan.id)
         if not plans:
-            self.plan_combo.addItem("（还没有计划）", None)
+            self.plan_combo.addItem(_("（还没有计划）"), None)
         self.plan_combo.setCurrentIndex(max(0, self.plan_combo.findData(current)))
         self.draw_button.setEnabled(bool(plans))
         self.samples.set_rows(items)
@@ -341,10 +344,12 @@ class QAPanel(QWidget):
         self.report.set_report(report)
         excluded = report.report.calibration_excluded
         self.report_note.setText(
-            f"计入 {report.report.reviews} 条已提交质检（草稿不计）"
-            + (f"；{excluded} 条校准评分不计入" if excluded else "")
+            _("计入 {reviews} 条已提交质检（草稿不计）").format(reviews=report.report.reviews)
+            + (_("；{excluded} 条校准评分不计入").format(excluded=excluded) if excluded else "")
         )
-        self.tabs.setTabText(2, f"申诉复核 ({len(appeals)})" if appeals else "申诉复核")
+        self.tabs.setTabText(
+            2, _("申诉复核 ({count})").format(count=len(appeals)) if appeals else _("申诉复核")
+        )
         self.loaded.emit("supervisor")
 
     def _agent_results(self, user_id: str) -> tuple[list[ReviewRow], dict[str, str]]:
@@ -387,7 +392,7 @@ class QAPanel(QWidget):
 
         def done(result: Any) -> None:
             dialog.accept()
-            self._done(result[1], f"已创建抽检计划「{result[0].plan.name}」")
+            self._done(result[1], _("已创建抽检计划「{name}」").format(name=result[0].plan.name))
 
         self._runner.run_db(
             lambda _ctx: self._qa.create_plan(actor_id=user.id, **values),
@@ -398,21 +403,24 @@ class QAPanel(QWidget):
     def draw_today(self) -> None:
         user, plan_id = self.user, self.plan_combo.currentData()
         if user is None or not plan_id:
-            self._say("请先新建抽检计划")
+            self._say(_("请先新建抽检计划"))
             return
         self._run(
             lambda: self._qa.draw(actor_id=user.id, plan_id=plan_id),
             lambda result: self._done(
                 result[1],
-                f"已抽取 {result[0].window_label}：候选 {result[0].candidates} 张，"
-                f"抽中 {result[0].picked} 张",
+                _("已抽取 {window_label}：候选 {candidates} 张，抽中 {picked} 张").format(
+                    window_label=result[0].window_label,
+                    candidates=result[0].candidates,
+                    picked=result[0].picked,
+                ),
             ),
         )
 
     def _start_selected(self) -> None:
         item = _selected(self.samples_view, self.samples)
         if item is None:
-            self._say("请先在列表中选择一张抽中的工单")
+            self._say(_("请先在列表中选择一张抽中的工单"))
             return
         self.open_review(lambda actor: self._qa.start_review(actor_id=actor, ticket_id=item.ticket_id))
 
@@ -441,15 +449,24 @@ class QAPanel(QWidget):
         user_id = self.user.id if self.user else None
         editable = (review.state is ReviewState.DRAFT and review.reviewer_id == user_id) or re_review
         self.form.set_card(card, review, editable=editable)
-        kind = "校准评分" if review.session_id else "质检"
+        kind = _("校准评分") if review.session_id else _("质检")
         self.review_title.setText(
-            f"{kind} · {row.ticket_number} · 客服 {row.agent_name} · {row.client_name} · "
-            f"质检员 {row.reviewer_name} · {_state_text(review.state)}"
+            _(
+                "{kind} · {ticket_number} · 客服 {agent_name} · {client_name} · "
+                "质检员 {reviewer_name} · {state_text}"
+            ).format(
+                kind=kind,
+                ticket_number=row.ticket_number,
+                agent_name=row.agent_name,
+                client_name=row.client_name,
+                reviewer_name=row.reviewer_name,
+                state_text=_state_text(review.state),
+            )
         )
         self.review_error.clear()
         self.save_button.setEnabled(editable and not re_review)
         self.submit_button.setEnabled(editable)
-        self.submit_button.setText("提交复核（部分成立）" if re_review else "提交")
+        self.submit_button.setText(_("提交复核（部分成立）") if re_review else _("提交"))
         self.timeline.setHtml(_timeline_html(detail))
         self.tabs.setCurrentIndex(1)
         if changes.qa:
@@ -460,7 +477,7 @@ class QAPanel(QWidget):
     def save_draft(self) -> None:
         self._mark(lambda user_id, review_id, d, f: self._qa.save_draft(
             actor_id=user_id, review_id=review_id, deductions=d, fatal_hits=f
-        ), "草稿已保存")  # fmt: skip
+        ), _("草稿已保存"))  # fmt: skip
 
     def submit_review(self) -> None:
         if self._re_review:
@@ -468,11 +485,11 @@ class QAPanel(QWidget):
             self._mark(lambda user_id, review_id, d, f: self._qa.re_review(
                 actor_id=user_id, review_id=review_id, decision=AppealDecision.PARTIAL, comment=comment,
                 deductions=d, fatal_hits=f,
-            ), "复核完成：部分成立，结果已定稿")  # fmt: skip
+            ), _("复核完成：部分成立，结果已定稿"))  # fmt: skip
             return
         self._mark(lambda user_id, review_id, d, f: self._qa.submit(
             actor_id=user_id, review_id=review_id, deductions=d, fatal_hits=f
-        ), "已提交质检结果")  # fmt: skip
+        ), _("已提交质检结果"))  # fmt: skip
 
     def _mark(self, act: Callable[[str, str, Any, Any], tuple[ReviewRow, Changes]], done_text: str) -> None:
         user, row = self.user, self.review
@@ -497,10 +514,14 @@ class QAPanel(QWidget):
         draft = row.review.state is ReviewState.DRAFT
         self.save_button.setEnabled(draft)
         self.submit_button.setEnabled(draft)
-        self.submit_button.setText("提交")
+        self.submit_button.setText(_("提交"))
         self.review_title.setText(
-            f"{row.ticket_number} · 客服 {row.agent_name} · 得分 {row.review.score} · "
-            f"{_state_text(row.review.state)}"
+            _("{ticket_number} · 客服 {agent_name} · 得分 {score} · {state_text}").format(
+                ticket_number=row.ticket_number,
+                agent_name=row.agent_name,
+                score=row.review.score,
+                state_text=_state_text(row.review.state),
+            )
         )
 
     def _review_failed(self, exc: BaseException) -> None:
@@ -514,32 +535,46 @@ class QAPanel(QWidget):
             return
         appeal = row.review.appeal
         self.appeal_detail.setText(
-            f"{row.ticket_number} · 客服 {row.agent_name} · "
-            f"原得分 {row.review.score}（质检员 {row.reviewer_name}）"
-            f"\n申诉理由：{appeal.reason}"
-            + (f"\n申诉项目：{'、'.join(appeal.contested)}" if appeal.contested else "\n申诉整条质检")
+            _(
+                "{ticket_number} · 客服 {agent_name} · 原得分 {score}（质检员 {reviewer_name}）\n"
+                "申诉理由：{reason}"
+            ).format(
+                ticket_number=row.ticket_number,
+                agent_name=row.agent_name,
+                score=row.review.score,
+                reviewer_name=row.reviewer_name,
+                reason=appeal.reason,
+            )
+            + (
+                _("\n申诉项目：{items}").format(items="、".join(appeal.contested))
+                if appeal.contested
+                else _("\n申诉整条质检")
+            )
         )
 
     def decide(self, decision: AppealDecision) -> None:
         user, row = self.user, _selected(self.appeals_view, self.appeals)
         if user is None or row is None:
-            self._say("请先选择一条待复核的申诉")
+            self._say(_("请先选择一条待复核的申诉"))
             return
         comment = self.decision_comment.text()
         self._run(
             lambda: self._qa.re_review(
                 actor_id=user.id, review_id=row.review.id, decision=decision, comment=comment
             ),
-            lambda result: self._done(result[1], f"复核完成：{DECISION_LABELS[decision]}，结果已定稿"),
+            lambda result: self._done(
+                result[1],
+                _("复核完成：{decision}，结果已定稿").format(decision=_(DECISION_LABELS[decision])),
+            ),
         )
 
     def _partial(self) -> None:
         row = _selected(self.appeals_view, self.appeals)
         if row is None:
-            self._say("请先选择一条待复核的申诉")
+            self._say(_("请先选择一条待复核的申诉"))
             return
         if not self.decision_comment.text().strip():
-            self._say("请先填写复核结论说明，再到评分页修改扣分")
+            self._say(_("请先填写复核结论说明，再到评分页修改扣分"))
             return
         self.open_review(
             lambda actor: (self._qa.review(actor_id=actor, review_id=row.review.id), Changes()),
@@ -549,7 +584,7 @@ class QAPanel(QWidget):
     def _calibrate_selected(self) -> None:
         user, item = self.user, _selected(self.samples_view, self.samples)
         if user is None or item is None:
-            self._say("请先在列表中选择要校准的工单")
+            self._say(_("请先在列表中选择要校准的工单"))
             return
 
         def work() -> tuple[Any, Changes]:
@@ -559,22 +594,26 @@ class QAPanel(QWidget):
             )
 
         self._run(
-            work, lambda result: self._done(result[1], f"已对 {item.ticket_number} 发起校准，请各位主管评分")
+            work,
+            lambda result: self._done(
+                result[1],
+                _("已对 {ticket_number} 发起校准，请各位主管评分").format(ticket_number=item.ticket_number),
+            ),
         )
 
     def _score_calibration(self) -> None:
         row = _selected(self.calibration_view, self.calibrations)
         if row is None:
-            self._say("请先选择一个校准会话")
+            self._say(_("请先选择一个校准会话"))
             return
         self.open_review(
             lambda actor: self._qa.start_calibration_review(actor_id=actor, session_id=row.session.id)
         )
 
     def _ask_export(self, suffix: str) -> None:
-        kind = "Excel 工作簿 (*.xlsx)" if suffix == ".xlsx" else "CSV 文件 (*.csv)"
-        name, _ = QFileDialog.getSaveFileName(
-            self, "导出质检报表", str(Path.home() / f"质检报表{suffix}"), kind
+        kind = _("Excel 工作簿 (*.xlsx)") if suffix == ".xlsx" else _("CSV 文件 (*.csv)")
+        name, _filter = QFileDialog.getSaveFileName(
+            self, _("导出质检报表"), str(Path.home() / _("质检报表{suffix}").format(suffix=suffix)), kind
         )
         if name:
             self.export_report(Path(name) if Path(name).suffix else Path(name + suffix))
@@ -585,7 +624,7 @@ class QAPanel(QWidget):
             return
 
         def done(written: Path) -> None:
-            self._say(f"已导出：{written}")
+            self._say(_("已导出：{written}").format(written=written))
             self.loaded.emit("export")
 
         self._run(lambda: self._qa.export_report(actor_id=user.id, path=path), done)
@@ -597,7 +636,7 @@ class QAPanel(QWidget):
             row is not None and row.review.state is ReviewState.SUBMITTED and row.review.appeal is None
         )
         self.result_detail.setHtml(
-            _result_html(row, self._item_names) if row else "<p>选择一条结果查看扣分说明。</p>"
+            _result_html(row, self._item_names) if row else _("<p>选择一条结果查看扣分说明。</p>")
         )
 
     def open_appeal_dialog(self) -> None:
@@ -606,11 +645,21 @@ class QAPanel(QWidget):
             return
         names = self._item_names
         marks = [
-            (d.item_id, f"{names.get(d.item_id, d.item_id)}：扣 {d.points} 分 · {d.comment}")
+            (
+                d.item_id,
+                _("{item}：扣 {points} 分 · {comment}").format(
+                    item=names.get(d.item_id, d.item_id), points=d.points, comment=d.comment
+                ),
+            )
             for d in row.review.deductions
         ]
         marks += [
-            (h.fatal_id, f"致命项 {names.get(h.fatal_id, h.fatal_id)} · {h.comment}")
+            (
+                h.fatal_id,
+                _("致命项 {item} · {comment}").format(
+                    item=names.get(h.fatal_id, h.fatal_id), comment=h.comment
+                ),
+            )
             for h in row.review.fatal_hits
         ]
         self.dialog = AppealDialog(marks=marks, on_submit=lambda r, c: self._appeal(row, r, c), parent=self)
@@ -623,7 +672,7 @@ class QAPanel(QWidget):
 
         def done(result: tuple[ReviewRow, Changes]) -> None:
             dialog.accept()
-            self._done(result[1], "申诉已提交，等待另一位主管复核")
+            self._done(result[1], _("申诉已提交，等待另一位主管复核"))
 
         self._runner.run_db(
             lambda _ctx: self._qa.appeal(
@@ -652,11 +701,11 @@ class QAPanel(QWidget):
     def _explain(exc: BaseException) -> str:
         if isinstance(exc, USER_ERRORS):
             return str(exc)
-        return "操作失败，数据未改动。详情已写入日志。"
+        return _("操作失败，数据未改动。详情已写入日志。")
 
 
 def _state_text(state: ReviewState) -> str:
-    return STATE_LABELS[state]
+    return _(STATE_LABELS[state])
 
 
 def _timeline_html(detail: TicketDetail) -> str:
@@ -667,30 +716,41 @@ def _timeline_html(detail: TicketDetail) -> str:
     )
     events = "".join(
         f"<p style='margin:0 0 6px 0'><span style='color:#666'>{format_local(e.at)} · "
-        f"{escape(e.actor_name or '系统')}</span><br>{escape(e.text)}</p>"
+        f"{escape(e.actor_name or _('系统'))}</span><br>{escape(e.text)}</p>"
         for e in detail.events
     )
-    return head + (events or "<p>该工单没有时间线记录。</p>")
+    return head + (events or _("<p>该工单没有时间线记录。</p>"))
 
 
 def _result_html(row: ReviewRow, names: dict[str, str]) -> str:
     review = row.review
     parts = [
-        f"<p><b>{escape(row.ticket_number)}</b> · 得分 <b>{review.score}</b> · "
-        f"{_state_text(review.state)}</p>"
+        _("<p><b>{title}</b> · 得分 <b>{score}</b> · {state_text}</p>").format(
+            title=escape(row.ticket_number), score=review.score, state_text=_state_text(review.state)
+        )
     ]
     for d in review.deductions:
         parts.append(
-            f"<p>扣 {d.points} 分 · {escape(names.get(d.item_id, d.item_id))}：{escape(d.comment)}</p>"
+            _("<p>扣 {points} 分 · {item}：{comment}</p>").format(
+                points=d.points, item=escape(names.get(d.item_id, d.item_id)), comment=escape(d.comment)
+            )
         )
     for h in review.fatal_hits:
         name = escape(names.get(h.fatal_id, h.fatal_id))
-        parts.append(f"<p style='color:#c62828'>致命项 {name}：{escape(h.comment)}</p>")
+        parts.append(
+            _("<p style='color:#c62828'>致命项 {name}：{comment}</p>").format(
+                name=name, comment=escape(h.comment)
+            )
+        )
     if not review.deductions and not review.fatal_hits:
-        parts.append("<p>没有扣分。</p>")
+        parts.append(_("<p>没有扣分。</p>"))
     if review.appeal:
-        parts.append(f"<p>申诉理由：{escape(review.appeal.reason)}</p>")
+        parts.append(_("<p>申诉理由：{reason}</p>").format(reason=escape(review.appeal.reason)))
     if review.re_review:
-        label = DECISION_LABELS[review.re_review.decision]
-        parts.append(f"<p>复核：{label}（{escape(review.re_review.comment)}）</p>")
+        label = _(DECISION_LABELS[review.re_review.decision])
+        parts.append(
+            _("<p>复核：{label}（{comment}）</p>").format(
+                label=label, comment=escape(review.re_review.comment)
+            )
+        )
     return "".join(parts)

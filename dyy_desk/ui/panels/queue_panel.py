@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from dyy_desk.core.changes import Changes
+from dyy_desk.core.i18n import N_, _
 from dyy_desk.core.ticket_query import VIEW_LABELS, QueueView, SortKey, TicketQuery
 from dyy_desk.core.types import (
     CATEGORY_LABELS,
@@ -43,14 +44,16 @@ FILTER_DEBOUNCE_MS = 180
 FIRST_PAGE = 200  # rows shown from SQL while the queue index loads
 EMPTY_VIEW_MESSAGES = {
     QueueView.MINE: (
-        "没有分配给你的未完成工单。\n"
-        "可以在「未分配」里认领工单（选中后按 Ctrl+Shift+A），或按 Ctrl+N 新建工单。"
+        N_(
+            "没有分配给你的未完成工单。\n"
+            "可以在「未分配」里认领工单（选中后按 Ctrl+Shift+A），或按 Ctrl+N 新建工单。"
+        )
     ),
-    QueueView.UNASSIGNED: "所有未完成的工单都已有人处理。",
-    QueueView.DUE_SOON: "没有即将超时的工单。",
-    QueueView.OVERDUE: "没有已超时的工单。",
-    QueueView.ESCALATED: "没有处于升级中的工单。",
-    QueueView.ALL: "工作区里还没有工单。按 Ctrl+N 新建第一个工单。",
+    QueueView.UNASSIGNED: N_("所有未完成的工单都已有人处理。"),
+    QueueView.DUE_SOON: N_("没有即将超时的工单。"),
+    QueueView.OVERDUE: N_("没有已超时的工单。"),
+    QueueView.ESCALATED: N_("没有处于升级中的工单。"),
+    QueueView.ALL: N_("工作区里还没有工单。按 Ctrl+N 新建第一个工单。"),
 }
 E = TypeVar("E", bound=StrEnum)
 
@@ -85,17 +88,17 @@ class QueuePanel(QWidget):
 
         self.view_combo = QComboBox()
         for view, label in VIEW_LABELS.items():
-            self.view_combo.addItem(label, view)
+            self.view_combo.addItem(_(label), view)
         self.client_combo = QComboBox()
         self.shop_combo = QComboBox()
-        self.platform_combo = _enum_combo("全部平台", PLATFORM_LABELS)
-        self.status_combo = _enum_combo("全部状态", STATUS_LABELS)
-        self.category_combo = _enum_combo("全部类型", CATEGORY_LABELS)
+        self.platform_combo = _enum_combo(_("全部平台"), PLATFORM_LABELS)
+        self.status_combo = _enum_combo(_("全部状态"), STATUS_LABELS)
+        self.category_combo = _enum_combo(_("全部类型"), CATEGORY_LABELS)
         self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText("搜索工单号、标题、订单号、买家… (Ctrl+F)")
+        self.search_edit.setPlaceholderText(_("搜索工单号、标题、订单号、买家… (Ctrl+F)"))
         self.search_edit.setClearButtonEnabled(True)
-        self.new_button = QPushButton("新建工单")
-        self.new_button.setToolTip("新建工单 (Ctrl+N)")
+        self.new_button = QPushButton(_("新建工单"))
+        self.new_button.setToolTip(_("新建工单 (Ctrl+N)"))
         self.count_label = QLabel()
         self.count_label.setObjectName("mutedLabel")
 
@@ -205,7 +208,7 @@ class QueuePanel(QWidget):
         generation = self._generation
         query = self.current_query()
         self._query = query
-        self.count_label.setText("加载中…")
+        self.count_label.setText(_("加载中…"))
         self._runner.run_db(
             lambda _ctx: self._tickets.query_page(query=query, limit=FIRST_PAGE),
             on_done=lambda page: self._apply_page(generation, query, page),
@@ -218,7 +221,7 @@ class QueuePanel(QWidget):
             return  # a newer filter is already on its way
         keep = self._selected_id
         self.model.set_ids(page.ids, page.total)
-        self.count_label.setText(f"{page.total} 个工单")
+        self.count_label.setText(_("{total} 个工单").format(total=page.total))
         self._show_empty_state(query, page.total)
         if keep:
             self.select_ticket(keep)
@@ -243,19 +246,19 @@ class QueuePanel(QWidget):
             (query.client_id, query.shop_id, query.platform, query.status, query.category, query.text)
         )
         if filtered:
-            message = "没有符合筛选条件的工单。\n清空搜索框或把筛选改回「全部」试试。"
+            message = _("没有符合筛选条件的工单。\n清空搜索框或把筛选改回「全部」试试。")
         else:
-            message = EMPTY_VIEW_MESSAGES.get(query.view, "这里还没有工单。按 Ctrl+N 新建工单。")
+            message = _(EMPTY_VIEW_MESSAGES.get(query.view, N_("这里还没有工单。按 Ctrl+N 新建工单。")))
         self.empty_label.setText(message)
         self._stack.setCurrentWidget(self.empty_label)
 
     def _on_load_error(self, exc: BaseException) -> None:
-        self.count_label.setText("加载失败，详情已写入日志")
+        self.count_label.setText(_("加载失败，详情已写入日志"))
 
     def _fill_clients(self) -> None:
         self.client_combo.blockSignals(True)
         self.client_combo.clear()
-        self.client_combo.addItem("全部品牌方", None)
+        self.client_combo.addItem(_("全部品牌方"), None)
         for client in self._directory.clients():
             self.client_combo.addItem(client.name, client.id)
         self.client_combo.blockSignals(False)
@@ -264,7 +267,7 @@ class QueuePanel(QWidget):
     def _fill_shops(self) -> None:
         self.shop_combo.blockSignals(True)
         self.shop_combo.clear()
-        self.shop_combo.addItem("全部店铺", None)
+        self.shop_combo.addItem(_("全部店铺"), None)
         for shop in self._directory.shops(client_id=self.client_combo.currentData()):
             self.shop_combo.addItem(f"{shop.name}", shop.id)
         self.shop_combo.blockSignals(False)
@@ -305,5 +308,5 @@ def _enum_combo(all_label: str, labels: dict[object, str]) -> QComboBox:
     combo = QComboBox()
     combo.addItem(all_label, None)
     for value, label in labels.items():
-        combo.addItem(label, value)
+        combo.addItem(_(label), value)
     return combo

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from dyy_desk.core.changes import Changes
 from dyy_desk.core.due_chip import due_chip
+from dyy_desk.core.i18n import _
 from dyy_desk.core.ticket_states import IllegalTransition
 from dyy_desk.core.timefmt import format_local
 from dyy_desk.core.types import (
@@ -82,7 +83,7 @@ class TicketDetailPanel(QWidget):
         self._user: UserRow | None = None
         self.detail: TicketDetail | None = None
 
-        self.empty_label = QLabel("在左侧列表中选择一个工单查看详情，\n或按 Ctrl+N 新建工单。")
+        self.empty_label = QLabel(_("在左侧列表中选择一个工单查看详情，\n或按 Ctrl+N 新建工单。"))
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setObjectName("emptyState")
 
@@ -107,7 +108,7 @@ class TicketDetailPanel(QWidget):
         self.assign_combo = QComboBox()
         self.status_combo = QComboBox()
         for status, label in STATUS_LABELS.items():
-            self.status_combo.addItem(label, status)
+            self.status_combo.addItem(_(label), status)
         self.error_label = QLabel()
         self.error_label.setObjectName("errorLabel")
         self.error_label.setWordWrap(True)
@@ -115,19 +116,19 @@ class TicketDetailPanel(QWidget):
         self.timeline = QTextBrowser()
         self.timeline.setOpenExternalLinks(False)
         self.note_edit = QPlainTextEdit()
-        self.note_edit.setPlaceholderText("写备注或记录已发给买家的回复… (Ctrl+Enter 添加备注)")
+        self.note_edit.setPlaceholderText(_("写备注或记录已发给买家的回复… (Ctrl+Enter 添加备注)"))
         self.note_edit.setMaximumHeight(self.fontMetrics().height() * 4 + 16)
-        self.note_button = QPushButton("添加备注")
-        self.reply_button = QPushButton("记录回复")
-        self.reply_button.setToolTip("把已在平台聊天工具中发出的回复记入时间线（计首次响应）")
+        self.note_button = QPushButton(_("添加备注"))
+        self.reply_button = QPushButton(_("记录回复"))
+        self.reply_button.setToolTip(_("把已在平台聊天工具中发出的回复记入时间线（计首次响应）"))
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("处理人", self.assign_combo)
-        form.addRow("状态", self.status_combo)
+        form.addRow(_("处理人"), self.assign_combo)
+        form.addRow(_("状态"), self.status_combo)
         note_buttons = QHBoxLayout()
-        self.escalate_button = QPushButton("升级…")
-        self.escalate_button.setToolTip("把这个工单升级给主管 (Ctrl+Shift+E)")
+        self.escalate_button = QPushButton(_("升级…"))
+        self.escalate_button.setToolTip(_("把这个工单升级给主管 (Ctrl+Shift+E)"))
         self.escalate_button.setVisible(escalate is not None)
         self.escalate_button.clicked.connect(self._on_escalate)
         note_buttons.addWidget(self.escalate_button)
@@ -147,7 +148,7 @@ class TicketDetailPanel(QWidget):
         body.addWidget(self.error_label)
         if checklist is not None:
             body.addWidget(checklist, 2)
-        body.addWidget(QLabel("时间线"))
+        body.addWidget(QLabel(_("时间线")))
         body.addWidget(self.timeline, 1)
         body.addWidget(self.note_edit)
         body.addLayout(note_buttons)
@@ -189,25 +190,25 @@ class TicketDetailPanel(QWidget):
         self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.title_label.setToolTip(row.subject)
         parts = [
-            f"<b>{CATEGORY_LABELS[row.category]} · {STATUS_LABELS[row.status]}</b>",
+            f"<b>{_(CATEGORY_LABELS[row.category])} · {_(STATUS_LABELS[row.status])}</b>",
             f"<b>{escape(row.subject)}</b>",
-            f"{escape(row.client_name)} · {escape(row.shop_name)} · {PLATFORM_LABELS[row.platform]}"
-            + (f" · 订单 {escape(detail.order_no)}" if detail.order_no else ""),
-            f"买家 {escape(row.customer_nick)}"
+            f"{escape(row.client_name)} · {escape(row.shop_name)} · {_(PLATFORM_LABELS[row.platform])}"
+            + (_(" · 订单 {order_no}").format(order_no=escape(detail.order_no)) if detail.order_no else ""),
+            _("买家 {buyer}").format(buyer=escape(row.customer_nick))
             + (
                 f" · {escape(detail.customer_phone_masked)}"
                 if detail.customer_phone_masked and self.contact is None
                 else ""
             )
-            + f" · 优先级 {PRIORITY_LABELS[row.priority]}",
+            + _(" · 优先级 {priority}").format(priority=_(PRIORITY_LABELS[row.priority])),
         ]
         if row.platform_intervention:
-            parts.append("<span style='color:#c62828'>⚠ 平台已介入</span>")
+            parts.append(_("<span style='color:#c62828'>⚠ 平台已介入</span>"))
         self.meta_label.setText("<br>".join(parts))
         if self.contact is not None:
             self.contact.set_contact(row.id, detail.customer_phone_masked, detail.customer_address_masked)
         self.assign_combo.clear()
-        self.assign_combo.addItem("未分配", None)
+        self.assign_combo.addItem(_("未分配"), None)
         for user in users:
             self.assign_combo.addItem(user.name, user.id)
         self.assign_combo.setCurrentIndex(max(0, self.assign_combo.findData(detail.assignee_id)))
@@ -221,7 +222,7 @@ class TicketDetailPanel(QWidget):
         now = self._now()
         lines = []
         for event in reversed(detail.events):  # newest first: what happened last matters most
-            who = escape(event.actor_name or "系统")
+            who = escape(event.actor_name or _("系统"))
             lines.append(
                 f"<p style='margin:0 0 6px 0'><span style='color:#666'>{format_local(event.at, now=now)}"
                 f" · {who}</span><br>{_EVENT_ICONS.get(event.kind, '•')} {escape(event.text)}</p>"
@@ -233,7 +234,7 @@ class TicketDetailPanel(QWidget):
             return
         row = self.detail.row
         chip = due_chip(row.due_at, self._now(), due_soon_hours=self._due_soon_hours, status=row.status)
-        self.due_label.setText(f"处理时限：{chip.tooltip}" if chip.text else "")
+        self.due_label.setText(_("处理时限：{tooltip}").format(tooltip=chip.tooltip) if chip.text else "")
 
     # --- actions -----------------------------------------------------------------------------
     def _on_escalate(self) -> None:
@@ -260,7 +261,7 @@ class TicketDetailPanel(QWidget):
         if isinstance(exc, IllegalTransition | ServiceError):
             self._show_error(str(exc))
         else:
-            self._show_error("操作失败，数据未改动。详情已写入日志。")
+            self._show_error(_("操作失败，数据未改动。详情已写入日志。"))
         if self.detail is not None:  # put the pickers back to what is stored
             self.status_combo.setCurrentIndex(self.status_combo.findData(self.detail.row.status))
             self.assign_combo.setCurrentIndex(max(0, self.assign_combo.findData(self.detail.assignee_id)))
@@ -295,7 +296,7 @@ class TicketDetailPanel(QWidget):
             return
         text = self.note_edit.toPlainText()
         if not text.strip():
-            self._show_error("请先输入备注内容")
+            self._show_error(_("请先输入备注内容"))
             return
         ticket_id = self.detail.row.id
         self.note_edit.clear()

@@ -15,6 +15,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QAbstractTextDocumentLayout, QFont, QFontMetrics, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from dyy_desk.core.i18n import _
 from dyy_desk.services.library_views import LibraryHit
 from dyy_desk.ui.models.library_models import KIND_LABELS, HitRole, client_badge
 
@@ -64,9 +65,9 @@ class HighlightDelegate(QStyledItemDelegate):
         bold = QFont(font)
         bold.setBold(True)
         plain_fm, bold_fm = QFontMetrics(font), QFontMetrics(bold)
-        badges = [(KIND_LABELS[hit.kind], _BADGES[hit.kind])]
+        badges = [(_(KIND_LABELS[hit.kind]), _BADGES[hit.kind])]
         badges.append((client_badge(hit), _CLIENT_BADGE if hit.client_name else _GENERIC_BADGE))
-        badge_width = sum(plain_fm.horizontalAdvance(f"  {b}  ") for b, _ in badges)
+        badge_width = sum(plain_fm.horizontalAdvance(f"  {b}  ") for b, _colour in badges)
         shortcut = hit.shortcut or ""
         if shortcut:
             badge_width += plain_fm.horizontalAdvance(f"  {shortcut}")

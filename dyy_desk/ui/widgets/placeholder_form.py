@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dyy_desk.core.i18n import _
 from dyy_desk.core.placeholders import fill_placeholders, find_placeholders
 
 FILLED_STYLE = "background-color:#e6f4ea;color:#1e5e2f"
@@ -63,14 +64,14 @@ class PlaceholderForm(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.title_label = QLabel()
         self.title_label.setWordWrap(True)
-        self.hint_label = QLabel("请填写以下占位符，或勾选「保持原样」后在聊天工具里补上：")
+        self.hint_label = QLabel(_("请填写以下占位符，或勾选「保持原样」后在聊天工具里补上："))
         self.hint_label.setWordWrap(True)
         self.hint_label.setObjectName("mutedLabel")
         self._grid = QGridLayout()
         self._grid.setColumnStretch(1, 1)
-        self.copy_button = QPushButton("复制")
+        self.copy_button = QPushButton(_("复制"))
         self.copy_button.setDefault(True)
-        self.cancel_button = QPushButton("取消")
+        self.cancel_button = QPushButton(_("取消"))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
@@ -94,14 +95,16 @@ class PlaceholderForm(QFrame):
             if widget is not None:
                 widget.deleteLater()
         self.fields, self.keep_boxes = {}, {}
-        self.title_label.setText(f"复制「{title}」前还差 {len(names)} 个占位符" if title else "")
+        self.title_label.setText(
+            _("复制「{title}」前还差 {count} 个占位符").format(title=title, count=len(names)) if title else ""
+        )
         self.title_label.setVisible(bool(title))
         for row, name in enumerate(names):
             field = QLineEdit()
-            field.setPlaceholderText(f"填写{name}")
+            field.setPlaceholderText(_("填写{name}").format(name=name))
             field.setAccessibleName(name)
-            keep = QCheckBox("保持原样")
-            keep.setToolTip(f"复制时保留 {{{name}}}，稍后手动填写")
+            keep = QCheckBox(_("保持原样"))
+            keep.setToolTip(_("复制时保留 {{{name}}}，稍后手动填写").format(name=name))
             field.textChanged.connect(self._update)
             keep.toggled.connect(lambda on, f=field: f.setEnabled(not on))
             keep.toggled.connect(self._update)
@@ -163,4 +166,6 @@ class PlaceholderForm(QFrame):
         missing = sum(
             1 for n, f in self.fields.items() if not self.keep_boxes[n].isChecked() and not f.text().strip()
         )
-        self.copy_button.setText("复制" if complete else f"复制（还差 {missing} 项）")
+        self.copy_button.setText(
+            _("复制") if complete else _("复制（还差 {missing} 项）").format(missing=missing)
+        )

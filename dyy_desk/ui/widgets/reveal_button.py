@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from dyy_desk.core.i18n import _
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.ui.tasks import TaskRunner
 
@@ -48,8 +49,10 @@ class RevealButton(QWidget):
         self.address_label = QLabel()
         self.address_label.setWordWrap(True)
         self.address_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.button = QPushButton("显示")
-        self.button.setToolTip(f"显示完整手机号和地址 {seconds} 秒；每次显示都会记入审计日志")
+        self.button = QPushButton(_("显示"))
+        self.button.setToolTip(
+            _("显示完整手机号和地址 {seconds} 秒；每次显示都会记入审计日志").format(seconds=seconds)
+        )
         self.button.clicked.connect(self._on_clicked)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -90,7 +93,7 @@ class RevealButton(QWidget):
         if left <= timedelta(0):
             self._mask()
         else:
-            self.button.setText(f"隐藏（{int(-(-left.total_seconds() // 1))} 秒）")
+            self.button.setText(_("隐藏（{seconds} 秒）").format(seconds=int(-(-left.total_seconds() // 1))))
 
     def _on_clicked(self) -> None:
         if self.revealed:
@@ -126,7 +129,7 @@ class RevealButton(QWidget):
         self._pending = False
         self.button.setEnabled(True)
         message = (
-            str(exc) if isinstance(exc, ServiceError | PermissionError) else "显示失败，详情已写入日志。"
+            str(exc) if isinstance(exc, ServiceError | PermissionError) else _("显示失败，详情已写入日志。")
         )
         self.reveal_failed.emit(message)
 
@@ -134,10 +137,10 @@ class RevealButton(QWidget):
         was_revealed = self._until is not None
         self._until = None
         phone, address = self._masked
-        self.phone_label.setText(phone or "（无手机号）")
+        self.phone_label.setText(phone or _("（无手机号）"))
         self.address_label.setText(address or "")
         self.address_label.setVisible(bool(address))
-        self.button.setText("显示")
+        self.button.setText(_("显示"))
         self.button.setEnabled(self._ticket_id is not None and bool(phone or address) and not self._pending)
         if was_revealed:
             self.revealed_changed.emit(False)

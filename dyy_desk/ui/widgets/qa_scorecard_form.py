@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dyy_desk.core.i18n import _
 from dyy_desk.core.qa_review import QAReview
 from dyy_desk.core.qa_scorecard import TOTAL_POINTS, Scorecard
 from dyy_desk.core.qa_scoring import Deduction, FatalHit, ScoringError, check_marks
@@ -61,7 +62,7 @@ class ScorecardForm(QWidget):
         marked = {d.item_id: d for d in review.deductions} if review else {}
         hits = {h.fatal_id: h for h in review.fatal_hits} if review else {}
         for category in card.categories:
-            box = QGroupBox(f"{category.name}（{category.points} 分）")
+            box = QGroupBox(_("{name}（{points} 分）").format(name=category.name, points=category.points))
             grid = QGridLayout(box)
             grid.setColumnStretch(3, 1)
             for row, item in enumerate(category.items):
@@ -69,11 +70,15 @@ class ScorecardForm(QWidget):
                 name.setToolTip(item.description)
                 spin = QSpinBox()
                 spin.setRange(0, item.points)
-                spin.setPrefix("扣 ")
-                spin.setSuffix(" 分")
-                spin.setToolTip(f"最多扣 {item.points} 分。{item.description}")
+                spin.setPrefix(_("扣 "))
+                spin.setSuffix(_(" 分"))
+                spin.setToolTip(
+                    _("最多扣 {points} 分。{description}").format(
+                        points=item.points, description=item.description
+                    )
+                )
                 comment = QLineEdit()
-                comment.setPlaceholderText("扣分说明（扣分时必填）")
+                comment.setPlaceholderText(_("扣分说明（扣分时必填）"))
                 if item.id in marked:
                     spin.setValue(
                         sum(d.points for d in review.deductions if d.item_id == item.id) if review else 0
@@ -92,14 +97,14 @@ class ScorecardForm(QWidget):
                 self.spins[item.id] = spin
                 self.comments[item.id] = comment
             self._body_layout.addWidget(box)
-        fatal_box = QGroupBox("致命项（一票否决：命中任意一项，总分记 0 分）")
+        fatal_box = QGroupBox(_("致命项（一票否决：命中任意一项，总分记 0 分）"))
         fatal_grid = QGridLayout(fatal_box)
         fatal_grid.setColumnStretch(1, 1)
         for row, fatal in enumerate(card.fatal_items):
             check = QCheckBox(fatal.name)
             check.setToolTip(fatal.description)
             comment = QLineEdit()
-            comment.setPlaceholderText("证据说明（勾选时必填）")
+            comment.setPlaceholderText(_("证据说明（勾选时必填）"))
             if fatal.id in hits:
                 check.setChecked(True)
                 comment.setText(hits[fatal.id].comment)
@@ -135,16 +140,22 @@ class ScorecardForm(QWidget):
         fatal = bool(hits)
         score = 0 if fatal else TOTAL_POINTS - sum(d.points for d in deductions)
         passed = score >= self.card.pass_mark and not fatal
-        verdict = "合格" if passed else ("不合格（命中致命项）" if fatal else "不合格")
+        verdict = _("合格") if passed else (_("不合格（命中致命项）") if fatal else _("不合格"))
         colour = "#2e7d32" if passed else "#c62828"
-        self.score_label.setText(f"得分 {score} · <span style='color:{colour}'>{verdict}</span>")
+        self.score_label.setText(
+            _("得分 {score} · <span style='color:{colour}'>{verdict}</span>").format(
+                score=score, colour=colour, verdict=verdict
+            )
+        )
         self.score_label.setTextFormat(Qt.TextFormat.RichText)
         try:
             check_marks(self.card, deductions, hits)
             problems = ""
         except ScoringError as exc:
             problems = "；".join(exc.problems)
-        base = f"{self.card.name} v{self.card.version} · 及格线 {self.card.pass_mark} 分"
+        base = _("{name} v{version} · 及格线 {pass_mark} 分").format(
+            name=self.card.name, version=self.card.version, pass_mark=self.card.pass_mark
+        )
         self.hint_label.setText(
             f"{base}<br><span style='color:#c62828'>{problems}</span>" if problems else base
         )
