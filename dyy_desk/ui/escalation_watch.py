@@ -71,8 +71,8 @@ class EscalationWatcher(QObject):
 
     def _refresh_count(self) -> None:
         self._runner.run_db(lambda _ctx: self._escalations.pending_count(), on_done=self.pending_changed.emit)
-        if self._user is not None:
-            self._runner.run_db(lambda _ctx: self._escalations.board(), on_done=self._announce)
+        if self._user is not None:  # the whole board: thousands of rows at 100k tickets, not the agent's lane
+            self._runner.run_background(lambda _ctx: self._escalations.board(), on_done=self._announce)
 
     def _on_user(self, user: UserRow | None) -> None:
         self._user = user

@@ -265,8 +265,8 @@ class MainWindow(QMainWindow):
         self.header.show_user(user)
         self.user = user
         self.settings.current_user_id = user.id if user else None
+        self.queue.set_user(user)  # first in the database lane: the agent's own tickets come first
         self.signals.user_changed.emit(user)
-        self.queue.set_user(user)
 
     def _assign_me(self) -> None:
         ticket_id = self.queue.selected_ticket_id()
