@@ -79,17 +79,22 @@ def _import_template(args: argparse.Namespace) -> int:
     return _with_supervisor(args, run)
 
 
-def _show_business_hours(args: argparse.Namespace) -> int:
+def _show(args: argparse.Namespace, text: Any) -> int:
+    """Read-only commands: any user may look; `text(workspace)` is what gets printed."""
     from dyy_desk.commands.security_commands import _open
 
     workspace = _open(args)
     if workspace is None:
         return 2
     try:
-        print(workspace.sop.catalog.business_hours_text())
+        print(text(workspace))
     finally:
         workspace.close()
     return 0
+
+
+def _show_business_hours(args: argparse.Namespace) -> int:
+    return _show(args, lambda workspace: workspace.sop.catalog.business_hours_text())
 
 
 def _business_hours(args: argparse.Namespace) -> int:
@@ -107,17 +112,11 @@ def _business_hours(args: argparse.Namespace) -> int:
 
 
 def _show_escalation_rules(args: argparse.Namespace) -> int:
-    from dyy_desk.commands.security_commands import _open
-
-    workspace = _open(args)
-    if workspace is None:
-        return 2
-    try:
+    def text(workspace: Any) -> str:
         info = workspace.escalations.rules_info()
-        print(f"当前升级规则：{info.source}（{info.imported_at or '程序自带'}）")
-    finally:
-        workspace.close()
-    return 0
+        return f"当前升级规则：{info.source}（{info.imported_at or '程序自带'}）"
+
+    return _show(args, text)
 
 
 def _escalation_rules(args: argparse.Namespace) -> int:
