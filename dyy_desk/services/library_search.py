@@ -206,7 +206,8 @@ class LibrarySearch:
                 _log.warning("could not write the search index snapshot %s", path, exc_info=True)
 
         self.flush()
-        self._saver = threading.Thread(target=save, name="search-snapshot", daemon=True)
+        # not a daemon: exit waits for the snapshot to be written rather than risk a crash mid-write
+        self._saver = threading.Thread(target=save, name="search-snapshot", daemon=False)
         self._saver.start()
 
     def _rows(self, doc_ids: list[str] | None) -> tuple[list[Any], list[Any]]:

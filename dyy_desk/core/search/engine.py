@@ -50,7 +50,7 @@ class SearchEngine:
         self._segmenter.cut("退货退款")
 
     def start_warm_up(self, idle_delay: float = WARM_UP_DELAY) -> threading.Thread:
-        """`warm_up` in a daemon thread. Once a snapshot is restored queries need neither pypinyin nor
+        """`warm_up` in a background thread. Once a snapshot is restored queries need neither pypinyin nor
         jieba, so the thread first waits for the first search to be answered (at most `idle_delay`
         seconds): in one process the threads share the GIL and loading would only slow that search
         down. Without a snapshot whoever needs jieba first loads it; the lock makes that happen once."""
@@ -59,7 +59,8 @@ class SearchEngine:
             self._answered.wait(idle_delay)
             self.warm_up()
 
-        thread = threading.Thread(target=run, name="search-warm-up", daemon=True)
+        # not a daemon: a daemon thread inside jieba or zlib when the interpreter shuts down can crash it
+        thread = threading.Thread(target=run, name="search-warm-up", daemon=False)
         thread.start()
         return thread
 
