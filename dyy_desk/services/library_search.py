@@ -74,7 +74,6 @@ class LibrarySearch:
     ) -> None:
         self._db = engine
         self._cache_dir = cache_dir
-        self._saver: threading.Thread | None = None
         self._make_engine = make_engine or (lambda: default_search_engine(cache_dir))
         self._engine: SearchEngine | None = None
         self._engine_lock = threading.Lock()
@@ -103,7 +102,7 @@ class LibrarySearch:
         analyse (and cache) what is missing or stale. pypinyin and jieba load in a background thread
         meanwhile: queries do not need jieba once a snapshot has restored the library's vocabulary.
         Cancelling stops between batches; what was analysed so far stays cached. When the index
-        differs from the snapshot a new one is written in the background (`flush()` waits for it)."""
+        differs from the snapshot a new one is written before `load` returns."""
         started = time.perf_counter()
         engine = self.search_engine()
         engine.start_warm_up()
@@ -162,15 +161,9 @@ class LibrarySearch:
             progress(total, total, "知识库索引已就绪")
         self._loaded.set()
         if complete and (restored is None or todo or len(restored[0]) != len(stamps)):
-            self._save_snapshot_later(engine, stamps)
+            self._save_snapshot(engine, stamps)
         from_cache = len(stamps) - len(todo) + len(good)
         return LoadStats(len(stamps), from_cache, total, time.perf_counter() - started)
-
-    def flush(self, timeout: float | None = None) -> None:
-        """Wait until a snapshot being written in the background is on disk (tests, benchmarks, exit)."""
-        saver = self._saver
-        if saver is not None:
-            saver.join(timeout)
 
     def _snapshot_path(self) -> Path | None:
         return self._cache_dir / _SNAPSHOT_FILE if self._cache_dir is not None else None
@@ -189,7 +182,7 @@ class LibrarySearch:
             return None
         return meta[0], meta[1]
 
-    def _save_snapshot_later(self, engine: SearchEngine, stamps: dict[str, str]) -> None:
+    def _save_snapshot(self, engine: SearchEngine, stamps: dict[str, str]) -> None:
         path = self._snapshot_path()
         if path is None:
             return
@@ -205,10 +198,10 @@ class LibrarySearch:
             except OSError:
                 _log.warning("could not write the search index snapshot %s", path, exc_info=True)
 
-        self.flush()
-        # not a daemon: exit waits for the snapshot to be written rather than risk a crash mid-write
-        self._saver = threading.Thread(target=save, name="search-snapshot", daemon=False)
-        self._saver.start()
+        # Written here, on the lane that loaded the index (the UI's background lane), not on a thread of
+        # its own: a saver thread still loading jieba while the next window was being built crashed
+        # the process once in CI, and one fewer thread is one fewer way to race the interpreter's exit.
+        save()
 
     def _rows(self, doc_ids: list[str] | None) -> tuple[list[Any], list[Any]]:
         """Live FAQ and script rows: all of them (None) or those of `doc_ids`."""

@@ -25,7 +25,6 @@ def test_restart_restores_snapshot_and_applies_changes_since(empty_workspace: An
     gone, _ = first.create_faq(user_id=boss, draft=FaqDraft(question="发票抬头写错了", answer="可以重开"))
     edited, _ = first.create_faq(user_id=boss, draft=FaqDraft(question="四件套起球", answer="包换"))
     first.index.load()
-    first.index.flush()
     assert (tmp_path / "library_search.snapshot").is_file()
 
     second = _service(ws, tmp_path)
@@ -45,11 +44,9 @@ def test_restart_restores_snapshot_and_applies_changes_since(empty_workspace: An
     assert all(h.doc_id != gone.id for h in third.search("发票抬头写错了"))
     assert third.search("运费险理赔")[0].doc_id == edited.id
     assert all(h.doc_id != edited.id for h in third.search("四件套起球"))
-    third.index.flush()
 
     (tmp_path / "library_search.snapshot").write_bytes(b"damaged")
     fourth = _service(ws, tmp_path)
     stats = fourth.index.load()
     assert (stats.entries, stats.from_cache) == (2, 2)  # from the analysis cache instead
     assert fourth.search("运费险理赔")[0].doc_id == edited.id
-    fourth.index.flush()
