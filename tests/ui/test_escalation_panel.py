@@ -105,7 +105,7 @@ def test_acknowledge_to_close_with_refusals(qtbot: Any, panel: Any, desk: Desk) 
     opened: list[str] = []
     panel._signals.ticket_selected.connect(opened.append)
     panel.detail_tabs.setCurrentIndex(0)
-    panel.evidence_list.itemClicked.emit(panel.evidence_list.item(0))
+    panel.evidence_list.clicked.emit(panel.evidence_model.index(0, 0))
     assert opened == [tid]
 
     panel._signals.user_changed.emit(SUP)

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -18,8 +19,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
+    QListView,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -178,11 +178,12 @@ class EscalationPanel(QWidget):
         self.title_label.setTextFormat(Qt.TextFormat.PlainText)
         self.reason_label = QLabel()
         self.reason_label.setWordWrap(True)
-        self.evidence_list = QListWidget()
+        # Model/view: an escalation's evidence and history grow with it (a crisis gathers many tickets).
+        self.evidence_model = QStandardItemModel(self)
+        self.evidence_list = _list_view(self.evidence_model)
         self.evidence_list.setToolTip(_("单击打开该工单"))
-        self.evidence_list.setWordWrap(True)
-        self.history_list = QListWidget()
-        self.history_list.setWordWrap(True)
+        self.history_model = QStandardItemModel(self)
+        self.history_list = _list_view(self.history_model)
         self.pm_edits = {key: QLineEdit() for key in ("cause", "impact", "actions", "prevention")}
         self.pm_button = QPushButton(_("保存复盘"))
         self.fu_satisfied = QComboBox()
@@ -261,8 +262,8 @@ class EscalationPanel(QWidget):
         self.level_button.clicked.connect(self.change_level)
         self.pm_button.clicked.connect(self.save_post_mortem)
         self.fu_button.clicked.connect(self.save_follow_up)
-        self.evidence_list.itemClicked.connect(self._open_ticket)
-        self.evidence_list.itemActivated.connect(self._open_ticket)
+        self.evidence_list.clicked.connect(self._open_ticket)
+        self.evidence_list.activated.connect(self._open_ticket)
 
         pane = QWidget()
         layout = QVBoxLayout(pane)
@@ -378,8 +379,8 @@ class EscalationPanel(QWidget):
         if detail is None:
             self.title_label.setText(_("在左侧选择一条升级，查看证据、处理记录并推进处理。"))
             self.reason_label.clear()
-            self.evidence_list.clear()
-            self.history_list.clear()
+            self.evidence_model.clear()
+            self.history_model.clear()
             for button in self._buttons.values():
                 button.setEnabled(False)
             self.refusal_label.clear()
@@ -390,19 +391,19 @@ class EscalationPanel(QWidget):
         if detail.row.raised_by_name:
             source += _("（{raised_by_name} 发起）").format(raised_by_name=detail.row.raised_by_name)
         self.reason_label.setText(f"{source}\n{esc.reason}")
-        self.evidence_list.clear()
+        self.evidence_model.clear()
         for t in detail.row.tickets:
             step = _(" · 步骤 {step_id}").format(step_id=t.step_id) if t.step_id else ""
-            item = QListWidgetItem(f"{t.number}  {t.subject}  {t.client_name} · {t.shop_name}{step}")
-            item.setData(Qt.ItemDataRole.UserRole, t.ticket_id)
+            item = QStandardItem(f"{t.number}  {t.subject}  {t.client_name} · {t.shop_name}{step}")
+            item.setData(t.ticket_id, Qt.ItemDataRole.UserRole)
             item.setToolTip(
                 _("发生于 {time}，单击打开工单").format(time=format_local(t.evidence_at, now=now))
             )
-            self.evidence_list.addItem(item)
-        self.history_list.clear()
+            self.evidence_model.appendRow(item)
+        self.history_model.clear()
         for h in detail.history:
             who = h.actor_name or _("系统")
-            self.history_list.addItem(f"{format_local(h.at, now=now)}  {who}：{h.text}")
+            self.history_model.appendRow(QStandardItem(f"{format_local(h.at, now=now)}  {who}：{h.text}"))
         pm = esc.post_mortem
         for key, edit in self.pm_edits.items():
             edit.setText(getattr(pm, key) if pm else "")
@@ -447,8 +448,8 @@ class EscalationPanel(QWidget):
             self.mine.tick()
             self._render_title()
 
-    def _open_ticket(self, item: QListWidgetItem) -> None:
-        self._signals.ticket_selected.emit(item.data(Qt.ItemDataRole.UserRole))
+    def _open_ticket(self, index: QModelIndex) -> None:
+        self._signals.ticket_selected.emit(index.data(Qt.ItemDataRole.UserRole))
 
     # --- writes ------------------------------------------------------------------------------------
     def _write(self, call: Callable[[EscalationService, str, str], Any]) -> None:
@@ -508,3 +509,11 @@ class EscalationPanel(QWidget):
     def _on_changes(self, changes: Changes, _initiator: object) -> None:
         if changes.escalations:
             self.reload()
+
+
+def _list_view(model: QStandardItemModel) -> QListView:
+    view = QListView()
+    view.setModel(model)
+    view.setWordWrap(True)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    return view
