@@ -64,6 +64,12 @@ def _set_window_icon(app: Any) -> None:
     app.setWindowIcon(QIcon(str(resource_path("icons", "dyy_desk.svg"))))
 
 
+def _import_data_layer_first() -> None:
+    """Before PySide6, on purpose: once PySide6 is loaded, its __feature__ import hook reads the source
+    of every module imported after it (about 0.2 s for SQLAlchemy and SQLModel at each start)."""
+    import dyy_desk.services.workspace  # noqa: F401
+
+
 def run_gui(
     paths: DataPaths,
     *,
@@ -75,6 +81,7 @@ def run_gui(
     if selftest:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     setup_logging(paths.log_dir)
+    _import_data_layer_first()
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from dyy_desk.ui.first_run import ensure_current_user, needs_welcome, run_welcome
@@ -124,7 +131,8 @@ def run_gui(
             from dyy_desk.ui.selftest import SelfTestFailed, run_selftest
 
             try:
-                run_selftest(window, print)
+                # Flushed per line: a pipe is block-buffered, and bench_package times the first line.
+                run_selftest(window, lambda line: print(line, flush=True))
             except SelfTestFailed as exc:
                 print(f"FAIL {exc}", file=sys.stderr)
                 return 1

@@ -1,10 +1,16 @@
-"""Open a data folder safely: lock it, check the file, migrate with a backup, seed, wire services."""
+"""Open a data folder safely: lock it, check the file, migrate with a backup, seed, wire services.
+
+Area services (library, SOP, escalation, QA, sync …) are built on first use: importing them and their
+tables costs about half a second, which the window's first paint must not wait for.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
 from enum import StrEnum
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from sqlalchemy import Engine, func, insert, select
 
@@ -17,21 +23,22 @@ from dyy_desk.db.repos.tables import app_meta, users
 from dyy_desk.db.repos.tables import tickets as ticket_table
 from dyy_desk.infra.instance_lock import InstanceLock
 from dyy_desk.infra.paths import DataPaths, read_resource_text
-from dyy_desk.infra.secrets import TeamKeyStore
-from dyy_desk.services.auth_service import AuthService
-from dyy_desk.services.backup_service import BackupService
-from dyy_desk.services.demo_seed import seed_demo, seed_demo_checklists
 from dyy_desk.services.directory import DirectoryService
 from dyy_desk.services.errors import ServiceError
-from dyy_desk.services.escalation_service import EscalationService
-from dyy_desk.services.library_service import LibraryService, seed_demo_library
-from dyy_desk.services.personal_data import PersonalDataService
-from dyy_desk.services.qa_service import QAService
-from dyy_desk.services.sop_service import SopService
-from dyy_desk.services.sync_team import SyncService
 from dyy_desk.services.tickets import TicketService
 
+if TYPE_CHECKING:
+    from dyy_desk.services.auth_service import AuthService
+    from dyy_desk.services.backup_service import BackupService
+    from dyy_desk.services.escalation_service import EscalationService
+    from dyy_desk.services.library_service import LibraryService
+    from dyy_desk.services.personal_data import PersonalDataService
+    from dyy_desk.services.qa_service import QAService
+    from dyy_desk.services.sop_service import SopService
+    from dyy_desk.services.sync_team import SyncService
+
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Seed(StrEnum):
@@ -39,24 +46,117 @@ class Seed(StrEnum):
     EMPTY = "empty"
 
 
-@dataclass
 class Workspace:
-    paths: DataPaths
-    engine: Engine
-    clock: Clock
-    machine_id: str
-    migration: MigrationResult
-    tickets: TicketService
-    directory: DirectoryService
-    qa: QAService
-    escalations: EscalationService
-    sop: SopService
-    library: LibraryService
-    sync: SyncService
-    auth: AuthService
-    personal_data: PersonalDataService
-    backups: BackupService
-    _lock: InstanceLock | None
+    """One open data folder and its services. Tickets and the directory exist from the start; the
+    other areas' services are created once, on first use, from whichever thread asks first."""
+
+    def __init__(
+        self,
+        *,
+        paths: DataPaths,
+        engine: Engine,
+        clock: Clock,
+        machine_id: str,
+        migration: MigrationResult,
+        lock: InstanceLock | None,
+    ) -> None:
+        self.paths = paths
+        self.engine = engine
+        self.clock = clock
+        self.machine_id = machine_id
+        self.migration = migration
+        self.tickets = TicketService(engine=engine, clock=clock, origin=machine_id)
+        self.directory = DirectoryService(engine=engine, clock=clock, origin=machine_id)
+        self._lock = lock
+        self._build_lock = threading.RLock()  # re-entrant: building escalations builds sop
+        self._built: dict[str, object] = {}
+
+    def _service(self, name: str, build: Callable[[], T]) -> T:
+        with self._build_lock:
+            if name not in self._built:
+                self._built[name] = build()
+            return cast(T, self._built[name])
+
+    @property
+    def sop(self) -> SopService:
+        from dyy_desk.services.sop_service import SopService
+
+        return self._service(
+            "sop",
+            lambda: SopService(
+                engine=self.engine, clock=self.clock, origin=self.machine_id, tickets=self.tickets
+            ),
+        )
+
+    @property
+    def escalations(self) -> EscalationService:
+        from dyy_desk.services.escalation_service import EscalationService
+
+        def build() -> EscalationService:
+            sop = self.sop
+            return EscalationService(
+                engine=self.engine,
+                clock=self.clock,
+                origin=self.machine_id,
+                tickets=self.tickets,
+                step_facts=lambda now: sop.step_facts(now=now),
+            )
+
+        return self._service("escalations", build)
+
+    @property
+    def qa(self) -> QAService:
+        from dyy_desk.services.qa_service import QAService
+
+        return self._service(
+            "qa", lambda: QAService(engine=self.engine, clock=self.clock, origin=self.machine_id)
+        )
+
+    @property
+    def library(self) -> LibraryService:
+        from dyy_desk.services.library_service import LibraryService
+
+        return self._service(
+            "library",
+            lambda: LibraryService(
+                engine=self.engine, clock=self.clock, origin=self.machine_id, cache_dir=self.paths.cache_dir
+            ),
+        )
+
+    @property
+    def sync(self) -> SyncService:
+        from dyy_desk.infra.secrets import TeamKeyStore
+        from dyy_desk.services.sync_team import SyncService
+
+        return self._service(
+            "sync",
+            lambda: SyncService(
+                engine=self.engine,
+                clock=self.clock,
+                machine_id=self.machine_id,
+                keys=TeamKeyStore(self.paths.config_dir),
+            ),
+        )
+
+    @property
+    def auth(self) -> AuthService:
+        from dyy_desk.services.auth_service import AuthService
+
+        return self._service("auth", lambda: AuthService(engine=self.engine, clock=self.clock))
+
+    @property
+    def personal_data(self) -> PersonalDataService:
+        from dyy_desk.services.personal_data import PersonalDataService
+
+        return self._service(
+            "personal_data", lambda: PersonalDataService(engine=self.engine, clock=self.clock)
+        )
+
+    @property
+    def backups(self) -> BackupService:
+        from dyy_desk.services.backup_service import BackupService
+
+        return self._service("backups", lambda: BackupService(paths=self.paths, clock=self.clock))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -95,32 +195,13 @@ def open_workspace(
 def _compose(
     paths: DataPaths, engine: Engine, clock: Clock, migration: MigrationResult, lock: InstanceLock | None
 ) -> Workspace:
-    origin = _machine_id(engine)
-    tickets = TicketService(engine=engine, clock=clock, origin=origin)
-    sop = SopService(engine=engine, clock=clock, origin=origin, tickets=tickets)
     return Workspace(
         paths=paths,
         engine=engine,
         clock=clock,
-        machine_id=origin,
+        machine_id=_machine_id(engine),
         migration=migration,
-        tickets=tickets,
-        directory=DirectoryService(engine=engine, clock=clock, origin=origin),
-        qa=QAService(engine=engine, clock=clock, origin=origin),
-        escalations=EscalationService(
-            engine=engine,
-            clock=clock,
-            origin=origin,
-            tickets=tickets,
-            step_facts=lambda now: sop.step_facts(now=now),
-        ),
-        sop=sop,
-        library=LibraryService(engine=engine, clock=clock, origin=origin, cache_dir=paths.cache_dir),
-        sync=SyncService(engine=engine, clock=clock, machine_id=origin, keys=TeamKeyStore(paths.config_dir)),
-        auth=AuthService(engine=engine, clock=clock),
-        personal_data=PersonalDataService(engine=engine, clock=clock),
-        backups=BackupService(paths=paths, clock=clock),
-        _lock=lock,
+        lock=lock,
     )
 
 
@@ -154,6 +235,9 @@ def seed_workspace(workspace: Workspace, seed: Seed) -> None:
     service so they are exactly what an agent would have made."""
     if seed is Seed.EMPTY:
         return
+    from dyy_desk.services.demo_seed import seed_demo, seed_demo_checklists
+    from dyy_desk.services.library_service import seed_demo_library
+
     clock, origin = workspace.clock, workspace.machine_id
     with workspace.engine.begin() as conn:
         count = seed_demo(

@@ -36,7 +36,7 @@ class EscalationWatcher(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(RULES_INTERVAL_MS)
         self._timer.timeout.connect(self.run_all)
-        self._user: UserRow | None = None
+        self._user: UserRow | None = signals.current_user  # built after the user was chosen
         self._announced: set[tuple[str, str]] = set()  # (escalation id, why) already told to this user
         signals.operation_did_execute.connect(self._on_changes)
         signals.user_changed.connect(self._on_user)
@@ -71,8 +71,11 @@ class EscalationWatcher(QObject):
 
     def _refresh_count(self) -> None:
         self._runner.run_db(lambda _ctx: self._escalations.pending_count(), on_done=self.pending_changed.emit)
-        if self._user is not None:  # the whole board: thousands of rows at 100k tickets, not the agent's lane
-            self._runner.run_background(lambda _ctx: self._escalations.board(), on_done=self._announce)
+        if self._user is not None:  # only what is this person's to act on, read without evidence
+            user_id = self._user.id
+            self._runner.run_background(
+                lambda _ctx: self._escalations.attention(actor_id=user_id), on_done=self._announce
+            )
 
     def _on_user(self, user: UserRow | None) -> None:
         self._user = user

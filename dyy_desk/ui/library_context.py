@@ -31,7 +31,7 @@ class LibraryContext(QObject):
         self.tickets = tickets
         self.runner = runner
         self.signals = signals
-        self.user: UserRow | None = None
+        self.user: UserRow | None = signals.current_user  # built late: start from what is current
         self.ticket_id: str | None = None
         self.detail: TicketDetail | None = None
         self.load_error = ""
@@ -40,6 +40,8 @@ class LibraryContext(QObject):
         signals.user_changed.connect(self.set_user)
         signals.ticket_selected.connect(self.set_ticket)
         signals.operation_did_execute.connect(self._on_changes)
+        if signals.current_ticket_id is not None:
+            self.set_ticket(signals.current_ticket_id)
 
     @property
     def index_loaded(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
@@ -21,27 +23,28 @@ from dyy_desk.core.ticket_query import QueueView
 from dyy_desk.core.types import UserRow
 from dyy_desk.infra.settings import Settings, save_settings
 from dyy_desk.services.workspace import Workspace
-from dyy_desk.ui.compact_window import CompactWindow
-from dyy_desk.ui.dialogs.escalate_dialog import EscalateDialog
-from dyy_desk.ui.dialogs.handover_dialog import HandoverDialog
-from dyy_desk.ui.dialogs.new_ticket_dialog import NewTicketDialog
-from dyy_desk.ui.dialogs.shortcuts_dialog import ShortcutsDialog
 from dyy_desk.ui.maintenance import Maintenance
 from dyy_desk.ui.menus import build_menus
 from dyy_desk.ui.notifications import DeadlineBanner
-from dyy_desk.ui.panels.checklist_panel import ChecklistPanel
-from dyy_desk.ui.panels.escalation_panel import EscalationPanel
-from dyy_desk.ui.panels.library_panel import LibraryPanel
 from dyy_desk.ui.panels.not_built_panel import NotBuiltPanel
-from dyy_desk.ui.panels.qa_panel import QAPanel
 from dyy_desk.ui.panels.queue_panel import QueuePanel
 from dyy_desk.ui.panels.ticket_detail_panel import TicketDetailPanel
-from dyy_desk.ui.search_popup import SearchPopup
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
 from dyy_desk.ui.user_switch import confirm_switch
 from dyy_desk.ui.widgets.header_bar import HeaderBar
+from dyy_desk.ui.widgets.lazy_area import LazyArea
 from dyy_desk.ui.widgets.navigation import NavigationList
+
+if TYPE_CHECKING:
+    from dyy_desk.ui.compact_window import CompactWindow
+    from dyy_desk.ui.dialogs.new_ticket_dialog import NewTicketDialog
+    from dyy_desk.ui.library_context import LibraryContext
+    from dyy_desk.ui.panels.checklist_panel import ChecklistPanel
+    from dyy_desk.ui.panels.escalation_panel import EscalationPanel
+    from dyy_desk.ui.panels.library_panel import LibraryPanel
+    from dyy_desk.ui.panels.qa_panel import QAPanel
+    from dyy_desk.ui.search_popup import SearchPopup
 
 NAV_AREAS: list[tuple[str, str]] = [
     (N_("工单"), ""),
@@ -90,9 +93,10 @@ class MainWindow(QMainWindow):
             clock_now=clock_now,
             due_soon_hours=hours,
         )
-        self.checklist = ChecklistPanel(
-            sop=workspace.sop, runner=self.runner, signals=self.signals, clock_now=clock_now
-        )
+        # The SOP checklist (and the SOP service behind it) is built when the first ticket is opened.
+        self._checklist: ChecklistPanel | None = None
+        self._checklist_slot = QWidget()
+        QVBoxLayout(self._checklist_slot).setContentsMargins(0, 0, 0, 0)
         self.detail = TicketDetailPanel(
             tickets=workspace.tickets,
             directory=workspace.directory,
@@ -100,11 +104,11 @@ class MainWindow(QMainWindow):
             signals=self.signals,
             clock_now=clock_now,
             due_soon_hours=hours,
-            checklist=self.checklist,
+            checklist=self._checklist_slot,
             escalate=self.escalate_ticket,
             personal_data=workspace.personal_data,
         )
-        self.signals.ticket_selected.connect(self.checklist.show_ticket)
+        self.signals.ticket_selected.connect(lambda ticket_id: self.checklist.show_ticket(ticket_id))
         self.queue.new_ticket_requested.connect(self.new_ticket)
         self.queue.rows_shown.connect(self._on_first_load)
 
@@ -116,34 +120,18 @@ class MainWindow(QMainWindow):
         self.work_splitter.setSizes([600, 400])  # proportions until the user drags (then remembered)
         self.work_splitter.setChildrenCollapsible(False)
 
-        self.qa_panel = QAPanel(
-            qa=workspace.qa, tickets=workspace.tickets, runner=self.runner, signals=self.signals
-        )
-        self.escalation_panel = EscalationPanel(
-            escalations=workspace.escalations,
-            tickets=workspace.tickets,
-            runner=self.runner,
-            signals=self.signals,
-            clock_now=clock_now,
-        )
-        self.library_panel = LibraryPanel(
-            library=workspace.library,
-            tickets=workspace.tickets,
-            directory=workspace.directory,
-            runner=self.runner,
-            signals=self.signals,
-        )
-        self.search_popup = SearchPopup(context=self.library_panel.context, parent=self)
+        self._library_context: LibraryContext | None = None
+        self._search_popup: SearchPopup | None = None
         self.compact: CompactWindow | None = None
-        built: dict[str, QWidget] = {
-            "工单": self.work_splitter,
-            "知识库与话术": self.library_panel,
-            "升级": self.escalation_panel,
-            "质检": self.qa_panel,
+        self._lazy_areas = {
+            "知识库与话术": LazyArea(self._build_library_panel),
+            "升级": LazyArea(self._build_escalation_panel),
+            "质检": LazyArea(self._build_qa_panel),
         }
         self.areas = QStackedWidget()
         for title, description in NAV_AREAS:
-            self.areas.addWidget(built.get(title) or NotBuiltPanel(_(title), _(description)))
+            area: QWidget = self._lazy_areas.get(title) or NotBuiltPanel(_(title), _(description))
+            self.areas.addWidget(self.work_splitter if title == "工单" else area)
 
         self.nav = NavigationList([_(title) for title, _blurb in NAV_AREAS])
         self.nav.area_changed.connect(self.areas.setCurrentIndex)
@@ -167,7 +155,7 @@ class MainWindow(QMainWindow):
             window=self,
             header=self.header,
             banner=self.banner,
-            library=self.library_panel.context,
+            library=lambda: self.library_context,
             on_deadlines_changed=self.refresh_due_counts,
             on_pending_escalations=self._show_pending_escalations,
         )
@@ -213,7 +201,7 @@ class MainWindow(QMainWindow):
             "switch_user": self.header.user_combo.showPopup,
             "shortcuts": self.show_shortcuts,
             "handover": self.show_handover,
-            "library_search": self.search_popup.show_popup,
+            "library_search": lambda: self.search_popup.show_popup(),
             "compact_window": self.toggle_compact,
             "escalate": lambda: self.detail.escalate_button.click(),
             "quit": self.close,
@@ -221,11 +209,88 @@ class MainWindow(QMainWindow):
         self._actions = build_menus(
             self,
             handlers,
-            sync_actions=self.maintenance.sync_actions(),
+            fill_sync_menu=self.maintenance.fill_sync_menu,
             on_about=self.show_about,
             areas=len(NAV_AREAS),
             show_area=self.nav.show_area,
         )
+
+    # --- areas built on first use ------------------------------------------------------------
+    @property
+    def checklist(self) -> ChecklistPanel:
+        if self._checklist is None:
+            from dyy_desk.ui.panels.checklist_panel import ChecklistPanel
+
+            self._checklist = ChecklistPanel(
+                sop=self.workspace.sop,
+                runner=self.runner,
+                signals=self.signals,
+                clock_now=self.workspace.clock.now,
+            )
+            self._checklist.set_user(self.user)
+            self._checklist_slot.layout().addWidget(self._checklist)
+        return self._checklist
+
+    @property
+    def library_context(self) -> LibraryContext:
+        """Shared by the library panel, Ctrl+K and the 小窗; built when the first of them needs it."""
+        if self._library_context is None:
+            from dyy_desk.ui.library_context import LibraryContext
+
+            self._library_context = LibraryContext(
+                library=self.workspace.library,
+                tickets=self.workspace.tickets,
+                runner=self.runner,
+                signals=self.signals,
+            )
+        return self._library_context
+
+    @property
+    def search_popup(self) -> SearchPopup:
+        if self._search_popup is None:
+            from dyy_desk.ui.search_popup import SearchPopup
+
+            self._search_popup = SearchPopup(context=self.library_context, parent=self)
+        return self._search_popup
+
+    @property
+    def library_panel(self) -> LibraryPanel:
+        return self._lazy_areas["知识库与话术"].panel()  # type: ignore[return-value]
+
+    @property
+    def escalation_panel(self) -> EscalationPanel:
+        return self._lazy_areas["升级"].panel()  # type: ignore[return-value]
+
+    @property
+    def qa_panel(self) -> QAPanel:
+        return self._lazy_areas["质检"].panel()  # type: ignore[return-value]
+
+    def _build_library_panel(self) -> QWidget:
+        from dyy_desk.ui.panels.library_panel import LibraryPanel
+
+        return LibraryPanel(context=self.library_context, directory=self.workspace.directory)
+
+    def _build_escalation_panel(self) -> QWidget:
+        from dyy_desk.ui.panels.escalation_panel import EscalationPanel
+
+        panel = EscalationPanel(
+            escalations=self.workspace.escalations,
+            tickets=self.workspace.tickets,
+            runner=self.runner,
+            signals=self.signals,
+            clock_now=self.workspace.clock.now,
+        )
+        panel.set_user(self.user)
+        return panel
+
+    def _build_qa_panel(self) -> QWidget:
+        from dyy_desk.ui.panels.qa_panel import QAPanel
+
+        panel = QAPanel(
+            qa=self.workspace.qa, tickets=self.workspace.tickets, runner=self.runner, signals=self.signals
+        )
+        panel.set_user(self.user)
+        return panel
 
     def restore_layout(self) -> bool:
         """Put the window back where the user left it; False when there is nothing saved."""
@@ -298,6 +363,8 @@ class MainWindow(QMainWindow):
             # Maintenance waits a moment: the agent's first clicks get the CPU, not a rule pass.
             QTimer.singleShot(MAINTENANCE_DELAY_MS, self._start_maintenance)
             self.ready.emit()
+            workspace = self.workspace
+            self.runner.run_background(lambda _ctx: _prepare_checklist(workspace))
 
     def _start_maintenance(self) -> None:
         self.maintenance.start()
@@ -327,6 +394,8 @@ class MainWindow(QMainWindow):
         self.header.set_due_counts(*counts)
 
     def new_ticket(self) -> NewTicketDialog:
+        from dyy_desk.ui.dialogs.new_ticket_dialog import NewTicketDialog
+
         dialog = NewTicketDialog(
             tickets=self.workspace.tickets,
             directory=self.workspace.directory,
@@ -346,8 +415,10 @@ class MainWindow(QMainWindow):
 
     def toggle_compact(self) -> None:
         if self.compact is None:
+            from dyy_desk.ui.compact_window import CompactWindow
+
             self.compact = CompactWindow(
-                context=self.library_panel.context, geometry=self.settings.compact_geometry
+                context=self.library_context, geometry=self.settings.compact_geometry
             )
             self.compact.geometry_changed.connect(
                 lambda text: setattr(self.settings, "compact_geometry", text)
@@ -363,6 +434,8 @@ class MainWindow(QMainWindow):
         row = getattr(detail, "row", None)
         if row is None or self.user is None:
             return
+        from dyy_desk.ui.dialogs.escalate_dialog import EscalateDialog
+
         EscalateDialog(
             escalations=self.workspace.escalations,
             runner=self.runner,
@@ -374,6 +447,8 @@ class MainWindow(QMainWindow):
         ).open()
 
     def show_handover(self) -> None:
+        from dyy_desk.ui.dialogs.handover_dialog import HandoverDialog
+
         dialog = HandoverDialog(
             sop=self.workspace.sop,
             runner=self.runner,
@@ -385,6 +460,8 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def show_shortcuts(self) -> None:
+        from dyy_desk.ui.dialogs.shortcuts_dialog import ShortcutsDialog
+
         ShortcutsDialog([_(title) for title, _blurb in NAV_AREAS], self).exec()
 
     def show_about(self) -> None:
@@ -407,6 +484,14 @@ class MainWindow(QMainWindow):
         self.maintenance.stop()
         self.runner.shutdown()
         super().closeEvent(event)
+
+
+def _prepare_checklist(workspace: Workspace) -> None:
+    """Right after the first paint, on the background lane: the checklist's modules and the SOP
+    service, so opening the first ticket does not pay for them on the GUI thread."""
+    import dyy_desk.ui.panels.checklist_panel  # noqa: F401
+
+    workspace.sop  # noqa: B018 - built on first use
 
 
 def _to_text(state: QByteArray) -> str:

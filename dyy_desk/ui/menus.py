@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QMenu
 
 from dyy_desk.core.i18n import _
 from dyy_desk.ui.actions import ACTIONS, NAV_SHORTCUT_PREFIX
@@ -15,14 +15,14 @@ def build_menus(
     window: QMainWindow,
     handlers: dict[str, Callable[[], object]],
     *,
-    sync_actions: list[QAction],
+    fill_sync_menu: Callable[[QMenu], None],
     on_about: Callable[[], None],
     areas: int,
     show_area: Callable[[int], None],
 ) -> dict[str, QAction]:
     bar = window.menuBar()
     menus = {"工单": bar.addMenu(_("工单(&T)")), "视图": bar.addMenu(_("视图(&V)"))}
-    bar.addMenu(_("同步(&S)")).addActions(sync_actions)
+    fill_sync_menu(bar.addMenu(_("同步(&S)")))
     menus["通用"] = bar.addMenu(_("帮助(&H)"))
     actions: dict[str, QAction] = {}
     for spec in ACTIONS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from html import escape
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QSystemTrayIcon, QWidget
@@ -16,9 +17,11 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QSystemT
 from dyy_desk.core.deadlines import DeadlineState
 from dyy_desk.core.i18n import _
 from dyy_desk.core.timefmt import format_local
-from dyy_desk.services.sop_service import SopService
-from dyy_desk.services.sop_views import DeadlineItem
 from dyy_desk.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from dyy_desk.services.sop_service import SopService
+    from dyy_desk.services.sop_views import DeadlineItem
 
 NOTICE_INTERVAL_MS = 30_000
 

@@ -68,7 +68,7 @@ class SyncController(QObject):
         self._runner, self._signals, self._settings = runner, signals, settings
         self._parent, self._directory, self._save = parent, directory, save_settings
         self._clock_now = clock_now
-        self._user: UserRow | None = None
+        self._user: UserRow | None = signals.current_user  # built after the user was chosen
         self._running: TaskContext | None = None
         self._dirty = True  # edits of an earlier session may not have reached the folder
         self._last_ok: datetime | None = None

@@ -25,6 +25,7 @@ from dyy_desk.core.ticket_query import QueueView, TicketQuery
 from dyy_desk.infra.paths import resolve_paths
 from dyy_desk.services.library_search import LibrarySearch, default_search_engine
 from dyy_desk.services.library_service import LibraryService
+from dyy_desk.ui.library_context import LibraryContext
 from dyy_desk.ui.library_search_view import LOADING_TEXT, WEAK_TEXT
 from dyy_desk.ui.models.library_models import LibrarySearcher
 from dyy_desk.ui.panels.library_panel import LibraryPanel
@@ -69,13 +70,10 @@ def make_panel(
 ) -> LibraryPanel:
     signals = AppSignals()
     runner = TaskRunner()
-    panel = LibraryPanel(
-        library=library or ws.library,
-        tickets=ws.tickets,
-        directory=ws.directory,
-        runner=runner,
-        signals=signals,
+    context = LibraryContext(
+        library=library or ws.library, tickets=ws.tickets, runner=runner, signals=signals
     )
+    panel = LibraryPanel(context=context, directory=ws.directory)
     panel._test_keep = (signals, runner)  # type: ignore[attr-defined]
     qtbot.addWidget(panel)
     panel.resize(1100, 700)
@@ -139,9 +137,8 @@ def test_index_loads_in_the_worker_and_search_runs_off_the_gui_thread(
     runner = TaskRunner()
     gate = block_worker(runner)  # the index cannot load until released
     signals = AppSignals()
-    panel = LibraryPanel(
-        library=fresh, tickets=ws.tickets, directory=ws.directory, runner=runner, signals=signals
-    )
+    context = LibraryContext(library=fresh, tickets=ws.tickets, runner=runner, signals=signals)
+    panel = LibraryPanel(context=context, directory=ws.directory)
     qtbot.addWidget(panel)
     signals.user_changed.emit(user_named(ws, "李娜"))
     panel.search_view.search_edit.setText("退款多久到账")

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
+from dyy_desk.ui.library_context import LibraryContext
 from dyy_desk.ui.panels.library_panel import LibraryPanel
 from dyy_desk.ui.search_popup import SearchPopup
 from dyy_desk.ui.signals import AppSignals
@@ -29,13 +30,13 @@ def host(qtbot: Any, ws: Any) -> Iterator[QMainWindow]:
     window = QMainWindow()
     window.signals = AppSignals(window)  # type: ignore[attr-defined]
     window.runner = TaskRunner(window)  # type: ignore[attr-defined]
-    panel = LibraryPanel(
+    context = LibraryContext(
         library=ws.library,
         tickets=ws.tickets,
-        directory=ws.directory,
         runner=window.runner,  # type: ignore[attr-defined]
         signals=window.signals,  # type: ignore[attr-defined]
     )
+    panel = LibraryPanel(context=context, directory=ws.directory)
     window.setCentralWidget(panel)
     window.popup = SearchPopup(context=panel.context, parent=window)  # type: ignore[attr-defined]
     action = QAction("搜索知识库与话术", window)

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Select, func, or_, select
 from sqlmodel import SQLModel
 
 from dyy_desk.core.escalation_model import EscalationStatus
-from dyy_desk.db import all_models  # noqa: F401 - registers every table on SQLModel.metadata
+from dyy_desk.db import models_escalation  # noqa: F401 - registers the escalation tables
 from dyy_desk.db.repos.tables import tickets
 
 _tables = SQLModel.metadata.tables

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from dyy_desk.db import all_models  # noqa: F401 - registers every table on SQLModel.metadata
+from dyy_desk.db import models  # noqa: F401 - registers the shared tables; areas import their own
 
 _tables = SQLModel.metadata.tables
 app_meta = _tables["app_meta"]

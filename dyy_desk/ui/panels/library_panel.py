@@ -29,9 +29,7 @@ from dyy_desk.core.i18n import _
 from dyy_desk.core.library_rows import LibraryKind
 from dyy_desk.core.types import ClientRow
 from dyy_desk.services.directory import DirectoryService
-from dyy_desk.services.library_service import LibraryService
 from dyy_desk.services.library_views import FaqEntry, LibraryHit, ScriptEntry
-from dyy_desk.services.tickets import TicketService
 from dyy_desk.ui.dialogs.library_entry_dialog import LibraryEntryDialog
 from dyy_desk.ui.dialogs.library_import_dialog import LibraryImportDialog
 from dyy_desk.ui.library_context import LibraryContext
@@ -40,8 +38,6 @@ from dyy_desk.ui.models.library_models import (
     KIND_LABELS,
     client_badge,
 )
-from dyy_desk.ui.signals import AppSignals
-from dyy_desk.ui.tasks import TaskRunner
 from dyy_desk.ui.widgets.placeholder_form import placeholder_html
 from dyy_desk.ui.widgets.toast import show_toast
 
@@ -52,17 +48,15 @@ class LibraryPanel(QWidget):
     def __init__(
         self,
         *,
-        library: LibraryService,
-        tickets: TicketService,
+        context: LibraryContext,
         directory: DirectoryService,
-        runner: TaskRunner,
-        signals: AppSignals,
     ) -> None:
+        """`context` is shared with Ctrl+K and the 小窗, so all three follow one index and one ticket."""
         super().__init__()
         self._directory = directory
         self.editor: LibraryEntryDialog | None = None
         self.importer: LibraryImportDialog | None = None
-        self.context = LibraryContext(library=library, tickets=tickets, runner=runner, signals=signals)
+        self.context = context
         self.search_view = LibrarySearchView(self.context)
         self.preview = QTextBrowser()
         self.preview.setOpenLinks(False)
