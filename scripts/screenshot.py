@@ -44,9 +44,9 @@ def main() -> int:
         window.queue.table.selectRow(args.row)
         window.nav.show_area(args.area)
         if args.search:
-            window._start_maintenance()  # loads the library index
             window.library_panel.search_view.search_edit.setText(args.search)
-            QTimer.singleShot(4000, shoot)
+            window.library_context.index_ready.connect(lambda: QTimer.singleShot(500, shoot))
+            window._start_maintenance()  # loads the library index
             return
         QTimer.singleShot(800, shoot)
 

@@ -99,3 +99,20 @@ def test_library_context_built_late_follows_the_selected_ticket(qtbot: Any, wind
     assert context.user == window.user
     assert context.ticket_id == window.queue.selected_ticket_id()
     assert context.detail is not None and context.detail.row.id == context.ticket_id
+
+
+def test_a_background_reload_leaves_the_agent_in_the_area_they_are_in(qtbot: Any, window: Any) -> None:
+    from dyy_desk.core.changes import Changes
+
+    window.queue.table.selectRow(0)
+    settle(window)
+    selected = window.queue.selected_ticket_id()
+    window.nav.show_area(3)  # 升级
+    settle(window)
+    shown: list[object] = []
+    window.signals.ticket_selected.connect(shown.append)
+    window.signals.operation_did_execute.emit(Changes(tickets=True, ticket_ids=(selected,)), None)
+    settle(window)
+    assert window.areas.currentIndex() == 3
+    assert window.queue.selected_ticket_id() == selected  # still selected, not announced again
+    assert shown == []

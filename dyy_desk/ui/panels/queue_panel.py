@@ -283,8 +283,11 @@ class QueuePanel(QWidget):
     def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = selected.indexes()
         if indexes:
-            self._selected_id = self.model.ticket_id(indexes[0].row())
-            self._signals.ticket_selected.emit(self._selected_id)
+            ticket_id = self.model.ticket_id(indexes[0].row())
+            if ticket_id == self._selected_id:
+                return  # a reload put the same ticket back: nobody asked to see it again
+            self._selected_id = ticket_id
+            self._signals.ticket_selected.emit(ticket_id)
 
     def _on_changes(self, changes: Changes, _initiator: object) -> None:
         if changes.users or changes.library:
