@@ -39,13 +39,23 @@ def format_span(delta: timedelta) -> str:
     return f"{hours}:{minutes:02d}"
 
 
-def due_chip(due_at: datetime | None, now: datetime, *, due_soon_hours: float, status: TicketStatus) -> Chip:
+def due_chip(
+    due_at: datetime | None,
+    now: datetime,
+    *,
+    due_soon_hours: float,
+    status: TicketStatus,
+    due_soon_at: datetime | None = None,
+) -> Chip:
+    """`due_soon_at`: when the ticket's checklist says it turns 即将超时 (the SOP policy), as the
+    queue's view counts it; without one, the last `due_soon_hours` before the deadline."""
     if due_at is None or status not in OPEN_STATUSES:
         return Chip(ChipState.NONE, "", "")
     left = due_at - now
     when = format_local(due_at, now=now)
     if left <= timedelta(0):
         return Chip(ChipState.OVERDUE, f"超时 {format_span(left)}", f"已超时 · 截止 {when}")
-    state = ChipState.DUE_SOON if left <= timedelta(hours=due_soon_hours) else ChipState.ON_TRACK
+    soon = now >= due_soon_at if due_soon_at is not None else left <= timedelta(hours=due_soon_hours)
+    state = ChipState.DUE_SOON if soon else ChipState.ON_TRACK
     label = "即将超时" if state is ChipState.DUE_SOON else "剩余"
     return Chip(state, format_span(left), f"{label} {format_span(left)} · 截止 {when}")

@@ -150,6 +150,7 @@ class TicketRow:
     platform_intervention: bool
     tags: tuple[str, ...] = ()
     escalation_level: int = 0  # highest open escalation (1..3), 0 = none
+    due_soon_at: datetime | None = None  # the SOP policy's 即将超时 instant; None = due_at − the setting
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,8 @@ class Ticket(SyncColumns, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # nearest open deadline, so the queue can sort "soonest loss first"
     due_at: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
+    # when the queue counts it 即将超时: the SOP policy's instant; None = due_at minus the due-soon setting
+    due_soon_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class TicketEvent(SQLModel, table=True):

@@ -1,17 +1,27 @@
 """Escalations as the UI shows them: evidence tickets with their numbers, shops and clients, names of
-owners and reporters, and the history with who did what."""
+owners and reporters, the history with who did what, and the board read a page at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
 
-from dyy_desk.core.escalation_model import Escalation, HistoryKind
+from dyy_desk.core.escalation_model import Escalation, EscalationLevel, EscalationStatus, HistoryKind
 from dyy_desk.core.escalation_rules import RuleSet
+from dyy_desk.core.types import Role, UserRow
 from dyy_desk.db.repos.escalation_queries import escalations, evidence, history
 from dyy_desk.db.repos.tables import clients, shops, tickets, users
-from dyy_desk.services.escalation_views import EscalationRow, EvidenceTicket, HistoryRow
+from dyy_desk.services.escalation_store import load_escalations
+from dyy_desk.services.escalation_views import (
+    BoardFilter,
+    BoardScope,
+    BoardSort,
+    EscalationRow,
+    EvidenceTicket,
+    HistoryRow,
+)
 
 MANUAL_RULE_NAME = "手动升级"
 _CHUNK = 500
@@ -121,3 +131,100 @@ def ids_for_ticket(conn: Connection, ticket_id: str) -> list[str]:
             .distinct()
         ).scalars()
     )
+
+
+# --- the board, a page at a time -------------------------------------------------------------------
+# Thousands of escalations are open at 100k tickets; the board reads the page on screen, never them all.
+def _board_where(board: BoardFilter) -> list[ColumnElement[bool]]:
+    cond: list[ColumnElement[bool]] = [
+        escalations.c.deleted.is_(False),
+        escalations.c.status != EscalationStatus.CLOSED.value,
+    ]
+    if board.client_id or board.shop_id:
+        concerned = (
+            select(evidence.c.escalation_id)
+            .join(tickets, tickets.c.id == evidence.c.ticket_id)
+            .where(evidence.c.deleted.is_(False))
+        )
+        if board.client_id:
+            concerned = concerned.where(tickets.c.client_id == board.client_id)
+        if board.shop_id:
+            concerned = concerned.where(tickets.c.shop_id == board.shop_id)
+        cond.append(escalations.c.id.in_(concerned))
+    return cond
+
+
+def _board_order(sort: BoardSort) -> list[ColumnElement[Any]]:
+    """Unanswered escalations by first-response deadline, answered ones after them (their deadline no
+    longer counts); the same order the board always had, made total by creation time and id."""
+    answered = escalations.c.acknowledged_at.is_not(None)
+    due = case((escalations.c.acknowledged_at.is_(None), escalations.c.first_response_due))
+    level = escalations.c.level.desc()
+    head = [level, answered, due] if sort is BoardSort.LEVEL else [answered, due, level]
+    return [*head, escalations.c.created_at, escalations.c.id]
+
+
+def board_count(conn: Connection, board: BoardFilter) -> int:
+    return int(
+        conn.execute(select(func.count()).select_from(escalations).where(*_board_where(board))).scalar_one()
+    )
+
+
+def board_ids(conn: Connection, board: BoardFilter, *, offset: int, limit: int) -> list[str]:
+    stmt = (
+        select(escalations.c.id)
+        .where(*_board_where(board))
+        .order_by(*_board_order(board.sort))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(conn.execute(stmt).scalars())
+
+
+def board_scope(conn: Connection) -> BoardScope:
+    """Distinct clients and shops of the open escalations' evidence, counted in SQL."""
+    rows = conn.execute(
+        select(clients.c.name, clients.c.id, shops.c.name, shops.c.id)
+        .select_from(evidence)
+        .join(escalations, escalations.c.id == evidence.c.escalation_id)
+        .join(tickets, tickets.c.id == evidence.c.ticket_id)
+        .join(clients, clients.c.id == tickets.c.client_id)
+        .join(shops, shops.c.id == tickets.c.shop_id)
+        .where(*_board_where(BoardFilter()), evidence.c.deleted.is_(False))
+        .distinct()
+    ).all()
+    return BoardScope(
+        clients=tuple(sorted({(r[0], r[1]) for r in rows})),
+        shops=tuple(sorted({(r[2], r[3], r[1]) for r in rows})),
+    )
+
+
+def attention_ids(conn: Connection, actor: UserRow, *, managers: Collection[Role]) -> list[str]:
+    """Open escalations this person must act on: the ones they own (until resolved) and, for a
+    manager, every L2/L3 nobody has answered yet. Most urgent first."""
+    mine = and_(escalations.c.owner_id == actor.id, escalations.c.status != EscalationStatus.RESOLVED.value)
+    waiting = and_(
+        escalations.c.status == EscalationStatus.PENDING.value,
+        escalations.c.level >= EscalationLevel.L2.value,
+    )
+    who = or_(mine, waiting) if actor.role in managers else mine
+    stmt = select(escalations.c.id).where(*_board_where(BoardFilter()), who)
+    return list(conn.execute(stmt.order_by(*_board_order(BoardSort.LEVEL))).scalars())
+
+
+def attention_rows(
+    conn: Connection, actor: UserRow, names: Mapping[str, str], *, managers: Collection[Role]
+) -> list[EscalationRow]:
+    """Rows for `attention_ids` without their evidence tickets: an announcement names only the level
+    and the reason, and a supervisor may be waited on by thousands of escalations."""
+    ids = attention_ids(conn, actor, managers=managers)
+    found = load_escalations(conn, ids=ids)
+    return [
+        EscalationRow(
+            escalation=found[i],
+            rule_name=names.get(rule, rule) if (rule := found[i].rule_id) else MANUAL_RULE_NAME,
+            tickets=(),
+        )
+        for i in ids
+        if i in found
+    ]

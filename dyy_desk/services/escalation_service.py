@@ -41,6 +41,8 @@ from dyy_desk.services.escalation_engine import RuleEngine, StepFacts
 from dyy_desk.services.escalation_store import load_actor, load_escalations, load_one, write_transition
 from dyy_desk.services.escalation_views import (
     AppliedAction,
+    BoardFilter,
+    BoardScope,
     EscalationDetail,
     EscalationOp,
     EscalationRow,
@@ -299,6 +301,28 @@ class EscalationService:
                 sorted(found.items(), key=lambda kv: (-kv[1].level, kv[1].first_response_due, kv[0]))
             )
             return reads.build_rows(conn, ordered, names)
+
+    def board_page(
+        self, *, board: BoardFilter, offset: int = 0, limit: int = 100
+    ) -> tuple[list[EscalationRow], int]:
+        """One page of the open escalations in board order, and how many the filter matches in all."""
+        names = reads.rule_names(self._active_rules().rules)
+        with self._engine.connect() as conn:
+            ids = reads.board_ids(conn, board, offset=offset, limit=limit)
+            found = load_escalations(conn, ids=ids)
+            rows = reads.build_rows(conn, {i: found[i] for i in ids if i in found}, names)
+            return rows, reads.board_count(conn, board)
+
+    def board_scope(self) -> BoardScope:
+        """The clients and shops the open escalations concern (the board's filter choices)."""
+        with self._engine.connect() as conn:
+            return reads.board_scope(conn)
+
+    def attention(self, *, actor_id: str) -> list[EscalationRow]:
+        """Open escalations this person must act on (owned, or waiting for a manager), without evidence."""
+        names = reads.rule_names(self._active_rules().rules)
+        with self._engine.connect() as conn:
+            return reads.attention_rows(conn, load_actor(conn, actor_id), names, managers=MANAGERS)
 
     def raised_by_me(self, *, actor_id: str) -> list[EscalationRow]:
         """What happened to the escalations this person raised by hand, newest first (closed too)."""

@@ -23,6 +23,28 @@ class EscalationOp(StrEnum):
     FOLLOW_UP = "follow_up"
 
 
+class BoardSort(StrEnum):
+    LEVEL = "level"  # most urgent level first, then soonest first-response deadline
+    DUE = "due"  # soonest first-response deadline first (answered ones last)
+
+
+@dataclass(frozen=True)
+class BoardFilter:
+    """What the board shows: open escalations, optionally only those concerning a client or shop."""
+
+    sort: BoardSort = BoardSort.LEVEL
+    client_id: str | None = None
+    shop_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BoardScope:
+    """The clients and shops that open escalations concern: the board's filter choices."""
+
+    clients: tuple[tuple[str, str], ...]  # (name, id), by name
+    shops: tuple[tuple[str, str, str], ...]  # (name, id, client id), by name
+
+
 @dataclass(frozen=True)
 class EvidenceTicket:
     ticket_id: str

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, RowMapping, select
 from dyy_desk.core import sop_checklist as sc
 from dyy_desk.core.changes import Changes
 from dyy_desk.core.clock import Clock
+from dyy_desk.core.deadlines import DEFAULT_POLICY
 from dyy_desk.core.sop_checklist import ChecklistError, DeadlineSource
 from dyy_desk.core.sop_template import AFTER_SALES_TYPE_LABELS, ANCHOR_LABELS, AfterSalesType, AnchorEvent
 from dyy_desk.core.sop_timers import nearest_open_deadline
@@ -335,8 +336,13 @@ class SopService(SopMonitor):
     ) -> None:
         template = self.catalog.template(stored.checklist.template_id, stored.checklist.template_version)
         nearest = nearest_open_deadline(stored.checklist, template, now=now, schedule=self.catalog.schedule())
-        due = nearest.deadline.at if nearest and nearest.deadline else stored.ticket_due_before
-        ticket_writes.update_ticket(conn, stored.ticket_id, {"due_at": due, "updated_at": now})
+        deadline = nearest.deadline if nearest else None
+        due = deadline.at if deadline else stored.ticket_due_before
+        # the queue's 即将超时 follows the same policy as the checklist chips (None: due_at − the setting)
+        soon = DEFAULT_POLICY.due_soon_from(deadline.at, deadline.window_start) if deadline else None
+        ticket_writes.update_ticket(
+            conn, stored.ticket_id, {"due_at": due, "due_soon_at": soon, "updated_at": now}
+        )
         ticket_writes.append_event(
             conn,
             ticket_id=stored.ticket_id,

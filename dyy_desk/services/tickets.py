@@ -105,9 +105,13 @@ class TicketService:
             if self._queue is None:
                 return  # loaded fresh on the next query
             with self._engine.connect() as conn:
-                entries = ticket_queries.load_queue_entries(conn, ticket_ids)
-                texts = ticket_queries.load_queue_texts(conn, ticket_ids) if self._queue.has_texts else None
-            self._queue.remove(ticket_ids)
+                entries = list(ticket_queries.load_queue_entries(conn, ticket_ids))
+                texts = None
+                if self._queue.has_texts:
+                    texts = list(ticket_queries.load_queue_texts(conn, ticket_ids))
+            # a ticket that is not read back was deleted; the others keep their place in the index
+            found = {e.id for e in entries}
+            self._queue.remove([t for t in ticket_ids if t not in found])
             self._queue.upsert(entries, texts)
 
     def detail(self, *, ticket_id: str) -> TicketDetail:

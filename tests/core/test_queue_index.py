@@ -77,13 +77,13 @@ def test_text_and_field_filters_and_upsert() -> None:
     index = QueueIndex([first, second])
     with pytest.raises(LookupError):
         index.query(TicketQuery(text="颜色"), now=NOW)
-    index.set_texts(texts)
+    index.set_texts(texts.items())
     assert index.query(TicketQuery(text="颜色 四件套"), now=NOW) == ["id001"]
     assert index.query(TicketQuery(text="T20261123-0002"), now=NOW) == ["id002"]
     assert index.query(TicketQuery(platform=Platform.PDD), now=NOW) == ["id002"]
     # equal creation times: the later id (UUIDv7: created later) comes first
     assert index.query(TicketQuery(category=TicketCategory.EXCHANGE), now=NOW) == ["id002", "id001"]
-    index.upsert([entry(2, status="closed")], {second.id: "t20261123-0002 枕头 破损 已关闭"})
+    index.upsert([entry(2, status="closed")], [(second.id, "t20261123-0002 枕头 破损 已关闭")])
     assert index.query(TicketQuery(text="已关闭"), now=NOW) == ["id002"]
     assert index.query(TicketQuery(status=TicketStatus.CLOSED), now=NOW) == ["id002"]
     index.remove(["id001"])
@@ -126,5 +126,18 @@ def test_query_equals_brute_force_filter(
     }
     assert set(got) == expected
     if key is SortKey.DUE and not descending:
-        dues = [index._entries[i].due for i in got]
+        due_of = {e.id: e.due for e in entries}
+        dues = [due_of[i] for i in got]
         assert dues == sorted(dues)
+
+
+def test_due_soon_follows_the_stored_policy_instant() -> None:
+    """A checklist's 即将超时 instant (25 % of a long window) wins over the fixed due-soon hours."""
+    policy = entry(1, due_h=10)._replace(due_soon=db_time(NOW - timedelta(hours=1)))  # warned since 8:00
+    later = entry(2, due_h=1)._replace(due_soon=db_time(NOW + timedelta(minutes=30)))  # warns at 9:30
+    plain = entry(3, due_h=1)  # no checklist: the last 2 h
+    index = QueueIndex([policy, later, plain])
+    query = TicketQuery(view=QueueView.DUE_SOON, due_soon_hours=2)
+    assert index.query(query, now=NOW) == ["id003", "id001"]
+    assert index.due_counts(now=NOW, due_soon_hours=2) == (2, 0)
+    assert index.query(query, now=NOW + timedelta(minutes=30)) == ["id003", "id002", "id001"]

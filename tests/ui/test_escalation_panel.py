@@ -75,8 +75,8 @@ def test_board_lists_by_level_and_the_countdown_follows_the_clock(qtbot: Any, pa
     assert model.index(0, 1).data() == "剩余 2:00"
 
     calls: list[str] = []
-    real_board = desk.esc.board
-    desk.esc.board = lambda **kw: calls.append("board") or real_board(**kw)  # type: ignore[method-assign]
+    real_board = desk.esc.board_page
+    desk.esc.board_page = lambda **kw: calls.append("board") or real_board(**kw)  # type: ignore[method-assign]
     desk.advance(minutes=95)
     panel._signals.tick.emit()
     assert model.index(0, 1).data() == "即将超时 0:25"
@@ -87,10 +87,43 @@ def test_board_lists_by_level_and_the_countdown_follows_the_clock(qtbot: Any, pa
     assert calls == []  # the tick never queried the database
 
     panel.sort_combo.setCurrentIndex(1)  # by first-response deadline: the overdue L3, then the L2 (4 h)
+    _settle(qtbot, panel)
     assert [r.level for r in model.rows()][:2] == [EscalationLevel.L3, EscalationLevel.L2]
     panel.client_combo.setCurrentIndex(panel.client_combo.findText("青禾食品"))
+    _settle(qtbot, panel)
     assert [r.level for r in model.rows()] == [EscalationLevel.L2]
+    assert calls == ["board", "board"]  # sorting and filtering are SQL reads of the first page
     assert panel.shop_combo.count() == 2  # 全部店铺 + the one shop of 青禾食品
+
+
+def test_the_board_reads_a_page_at_a_time(
+    qtbot: Any, panel: Any, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of escalations may be open: the board holds only the pages scrolled into view."""
+    from dyy_desk.ui.panels import escalation_panel
+
+    monkeypatch.setattr(escalation_panel, "BOARD_PAGE", 2)
+    for n, level in enumerate([EscalationLevel.L1, EscalationLevel.L3, EscalationLevel.L2] * 2):
+        tid = desk.ticket("s_home", TicketCategory.EXCHANGE)
+        desk.esc.escalate_ticket(ticket_id=tid, level=level, reason=f"原因 {n}", actor_id="u_agent")
+    offsets: list[int] = []
+    real_page = desk.esc.board_page
+    desk.esc.board_page = lambda **kw: offsets.append(kw.get("offset", 0)) or real_page(**kw)  # type: ignore[method-assign]
+    panel.set_user(SUP)
+    model = panel.board
+    for _ in range(5):  # the shown view asks for pages until its viewport is full
+        _settle(qtbot, panel)
+    assert offsets == [0, 2, 4] and model.total() == 6 and not model.canFetchMore()
+    levels = [r.level for r in model.rows()]
+    assert levels == sorted(levels, reverse=True) and len({r.id for r in model.rows()}) == 6
+
+    first = model.rows()[:2]
+    model.reset_page(first, 6)
+    assert model.canFetchMore()
+    model.fetchMore()
+    assert not model.canFetchMore()  # one page on its way at a time
+    model.append_page(model.generation - 1, 2, model.rows(), 6)  # an answer to the board before a reset
+    assert model.rowCount() == 2
 
 
 def test_acknowledge_to_close_with_refusals(qtbot: Any, panel: Any, desk: Desk) -> None:

@@ -33,7 +33,8 @@ def _conditions(query: TicketQuery, now: datetime) -> list[ColumnElement[bool]]:
     elif view is QueueView.UNASSIGNED:
         cond += [_t.assignee_id.is_(None), is_open]
     elif view is QueueView.DUE_SOON:
-        cond += [is_open, _t.due_at >= now, _t.due_at < now + timedelta(hours=query.due_soon_hours)]
+        default_soon = and_(_t.due_soon_at.is_(None), _t.due_at < now + timedelta(hours=query.due_soon_hours))
+        cond += [is_open, _t.due_at >= now, or_(default_soon, _t.due_soon_at <= now)]
     elif view is QueueView.OVERDUE:
         cond += [is_open, _t.due_at < now]
     elif view is QueueView.ESCALATED:
@@ -80,8 +81,23 @@ def _order(query: TicketQuery) -> list[ColumnElement[Any]]:
 
 
 def first_page(conn: Connection, query: TicketQuery, *, now: datetime, limit: int) -> tuple[list[str], int]:
-    """(ids of the first `limit` rows, number of rows the whole query has)."""
+    """(ids of the first `limit` rows, number of rows the whole query has).
+
+    The deadline order reads tickets with a deadline and those without as two runs: each run follows
+    an index (the due_at index, then creation time), where one ORDER BY starting with `due_at IS NULL`
+    sorts the whole table to return 200 rows.
+    """
     where = and_(*_conditions(query, now))
     total = conn.execute(select(func.count()).select_from(tickets).where(where)).scalar_one()
-    ids = conn.execute(select(_t.id).where(where).order_by(*_order(query)).limit(limit)).scalars().all()
-    return list(ids), int(total)
+    order = _order(query)
+    if query.sort is not SortKey.DUE:
+        ids = conn.execute(select(_t.id).where(where).order_by(*order).limit(limit)).scalars().all()
+        return list(ids), int(total)
+    runs = [_t.due_at.is_not(None), _t.due_at.is_(None)]
+    found: list[str] = []
+    for run in reversed(runs) if query.descending else runs:
+        if len(found) >= limit:
+            break
+        stmt = select(_t.id).where(where, run).order_by(*order[1:]).limit(limit - len(found))
+        found += conn.execute(stmt).scalars()
+    return found, int(total)

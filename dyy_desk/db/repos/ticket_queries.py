@@ -5,7 +5,7 @@ Plain SQL that SQLite and PostgreSQL both run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -17,7 +17,7 @@ from dyy_desk.db.repos.tables import clients, customers, shops, tickets, users
 
 _ENTRY_SQL = """
 SELECT id, number, status, client_id, shop_id, platform, category, priority,
-       assignee_id, due_at, created_at, updated_at
+       assignee_id, due_at, created_at, updated_at, due_soon_at
 FROM ticket WHERE NOT deleted"""
 _TEXT_SQL = "SELECT id, number, subject, order_no, tags, product, customer_id FROM ticket WHERE NOT deleted"
 
@@ -34,41 +34,39 @@ def _select(conn: Connection, sql: str, ids: Sequence[str] | None) -> Iterable[A
     return rows
 
 
-def load_queue_entries(conn: Connection, ids: Sequence[str] | None = None) -> list[QueueEntry]:
-    """Entries for the in-memory queue index: every live ticket, or just `ids` after a write."""
+def load_queue_entries(conn: Connection, ids: Sequence[str] | None = None) -> Iterator[QueueEntry]:
+    """Entries for the in-memory queue index: every live ticket, or just `ids` after a write.
+
+    A generator: the index copies each entry into its columns, so no list of 100k tuples is ever built.
+    """
     names: dict[str, str] = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, name FROM client")}
-    levels = escalated_ticket_levels(conn)
-    # Columns with few distinct values share one string object each: tens of MB less at 100k tickets.
-    shared: dict[str, str] = {}
-    one = shared.setdefault
-    return [
-        QueueEntry(
-            id=r[0],
-            number=r[1],
-            status=one(r[2], r[2]),
-            client_id=one(r[3], r[3]),
-            client_name=names.get(r[3], ""),
-            shop_id=one(r[4], r[4]),
-            platform=one(r[5], r[5]),
-            category=one(r[6], r[6]),
-            priority=one(r[7], r[7]),
-            assignee_id=one(r[8], r[8]) if r[8] else None,
-            due=r[9] or NO_DEADLINE,
-            created=r[10],
-            updated=r[11],
-            escalated=levels.get(r[0], 0),
+    levels = escalated_ticket_levels(conn, ids if ids is not None and len(ids) <= 500 else None)
+    for r in _select(conn, _ENTRY_SQL, ids):
+        yield QueueEntry(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            names.get(r[3], ""),
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8] or None,
+            r[9] or NO_DEADLINE,
+            r[10],
+            r[11],
+            levels.get(r[0], 0),
+            r[12],
         )
-        for r in _select(conn, _ENTRY_SQL, ids)
-    ]
 
 
-def load_queue_texts(conn: Connection, ids: Sequence[str] | None = None) -> dict[str, str]:
-    """Each ticket's lower-cased search text; the buyer's nick comes from a dict (a join costs 2×)."""
+def load_queue_texts(conn: Connection, ids: Sequence[str] | None = None) -> Iterator[tuple[str, str]]:
+    """(id, search text) per ticket; the buyer's nick comes from a dict (a join costs 2×).
+    The index lower-cases them; a generator so the texts are built once, straight into the index."""
     nicks: dict[str, str] = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, nick FROM customer")}
-    return {
-        r[0]: f"{r[1]} {r[2]} {r[3] or ''} {nicks.get(r[6], '')} {r[4]} {r[5] or ''}".lower()
-        for r in _select(conn, _TEXT_SQL, ids)
-    }
+    for r in _select(conn, _TEXT_SQL, ids):
+        yield r[0], f"{r[1]} {r[2]} {r[3] or ''} {nicks.get(r[6], '')} {r[4]} {r[5] or ''}"
 
 
 def fetch_ticket_rows(conn: Connection, ids: Sequence[str]) -> dict[str, TicketRow]:
@@ -91,6 +89,7 @@ def fetch_ticket_rows(conn: Connection, ids: Sequence[str]) -> dict[str, TicketR
             t.due_at,
             t.platform_intervention,
             t.tags,
+            t.due_soon_at,
         )
         .select_from(
             tickets.join(clients, clients.c.id == t.client_id)
@@ -121,5 +120,6 @@ def fetch_ticket_rows(conn: Connection, ids: Sequence[str]) -> dict[str, TicketR
             escalation_level=levels.get(r[0], 0),
             platform_intervention=bool(r[14]),
             tags=tuple(x for x in (r[15] or "").split("|") if x),
+            due_soon_at=r[16],
         )
     return rows

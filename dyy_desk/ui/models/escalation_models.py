@@ -1,13 +1,16 @@
 """Table models for the escalation board and the 我发起的升级 list. Rows are frozen service DTOs; the
-countdown column is recomputed from `clock_now` on each tick, with no database access."""
+countdown column is recomputed from `clock_now` on each tick, with no database access.
+
+The board holds only the pages scrolled into view: at 100k tickets thousands of escalations are open,
+and building them all cost seconds and tens of MB. Qt asks for more through canFetchMore/fetchMore;
+the model asks its panel (`more_wanted`), which reads the page in the TaskRunner and hands it back."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from enum import StrEnum
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
 from dyy_desk.core.deadlines import DeadlineState
@@ -20,7 +23,7 @@ from dyy_desk.core.escalation_model import (
 )
 from dyy_desk.core.i18n import N_, _
 from dyy_desk.core.timefmt import format_local
-from dyy_desk.services.escalation_views import EscalationRow
+from dyy_desk.services.escalation_views import BoardSort, EscalationRow
 
 _Index = QModelIndex | QPersistentModelIndex
 LEVEL_COLOURS = {
@@ -29,11 +32,6 @@ LEVEL_COLOURS = {
     EscalationLevel.L3: QColor("#ffcdd2"),
 }
 STATE_COLOURS = {DeadlineState.DUE_SOON: QColor("#ffe7b3"), DeadlineState.OVERDUE: QColor("#ffcdd2")}
-
-
-class BoardSort(StrEnum):
-    LEVEL = "level"  # most urgent level first, then soonest first-response deadline
-    DUE = "due"  # soonest first-response deadline first (answered ones last)
 
 
 def level_badge(level: EscalationLevel) -> str:
@@ -74,44 +72,29 @@ class EscalationTableModel(QAbstractTableModel):
     def __init__(self, clock_now: Callable[[], datetime]) -> None:
         super().__init__()
         self._now = clock_now
-        self._all: list[EscalationRow] = []
         self._rows: list[EscalationRow] = []
         self.sort_mode = BoardSort.LEVEL
-        self.client_id: str | None = None
-        self.shop_id: str | None = None
 
     # --- content ---------------------------------------------------------------------------------
     def set_rows(self, rows: Sequence[EscalationRow]) -> None:
-        self._all = list(rows)
-        self._rebuild()
-
-    def set_filter(self, *, client_id: str | None, shop_id: str | None) -> None:
-        self.client_id, self.shop_id = client_id, shop_id
-        self._rebuild()
-
-    def set_sort(self, mode: BoardSort) -> None:
-        self.sort_mode = mode
-        self._rebuild()
-
-    def _rebuild(self) -> None:
-        rows = [
-            r
-            for r in self._all
-            if (not self.client_id or self.client_id in r.client_ids)
-            and (not self.shop_id or self.shop_id in r.shop_ids)
-        ]
+        """A complete (short) list, sorted here: 我发起的升级 holds one agent's manual escalations."""
         far = datetime.max.replace(tzinfo=self._now().tzinfo)
 
         def due(r: EscalationRow) -> datetime:
             return r.escalation.first_response_due if r.escalation.acknowledged_at is None else far
 
+        ordered = list(rows)
         if self.sort_mode is BoardSort.LEVEL:
-            rows.sort(key=lambda r: (-r.level, due(r), r.escalation.created_at))
+            ordered.sort(key=lambda r: (-r.level, due(r), r.escalation.created_at))
         else:
-            rows.sort(key=lambda r: (due(r), -r.level, r.escalation.created_at))
+            ordered.sort(key=lambda r: (due(r), -r.level, r.escalation.created_at))
         self.beginResetModel()
-        self._rows = rows
+        self._rows = ordered
         self.endResetModel()
+
+    def set_sort(self, mode: BoardSort) -> None:
+        self.sort_mode = mode
+        self.set_rows(self._rows)
 
     def row_at(self, row: int) -> EscalationRow | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
@@ -181,3 +164,48 @@ class EscalationTableModel(QAbstractTableModel):
         if column == 6:
             return row.owner_name or _("未指派")
         return format_local(esc.created_at, now=now)
+
+
+class EscalationBoardModel(EscalationTableModel):
+    """The board: pages in the service's order (sort and client/shop filter applied in SQL)."""
+
+    more_wanted = Signal(int, int)  # (generation, offset of the next page)
+
+    def __init__(self, clock_now: Callable[[], datetime]) -> None:
+        super().__init__(clock_now)
+        self._total = 0
+        self._generation = 0
+        self._waiting = False  # a page is on its way: Qt asks again on every scroll
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def total(self) -> int:
+        return self._total
+
+    def reset_page(self, rows: Sequence[EscalationRow], total: int) -> None:
+        """The first page of a new answer (after a reload, a sort or a filter change)."""
+        self.beginResetModel()
+        self._generation += 1
+        self._rows = list(rows)
+        self._total = total
+        self._waiting = False
+        self.endResetModel()
+
+    def append_page(self, generation: int, offset: int, rows: Sequence[EscalationRow], total: int) -> None:
+        self._waiting = False
+        if generation != self._generation or offset != len(self._rows) or not rows:
+            return  # an answer to an older question: a reset came in between
+        self._total = total
+        self.beginInsertRows(QModelIndex(), offset, offset + len(rows) - 1)
+        self._rows.extend(rows)
+        self.endInsertRows()
+
+    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008 - Qt's signature
+        return not parent.isValid() and not self._waiting and len(self._rows) < self._total
+
+    def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
+        if self.canFetchMore(parent):
+            self._waiting = True
+            self.more_wanted.emit(self._generation, len(self._rows))

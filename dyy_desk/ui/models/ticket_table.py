@@ -202,7 +202,13 @@ class TicketTableModel(QAbstractTableModel):
         )
 
     def _due_data(self, row: TicketRow, role: int) -> object:
-        chip = due_chip(row.due_at, self._now(), due_soon_hours=self._due_soon_hours, status=row.status)
+        chip = due_chip(
+            row.due_at,
+            self._now(),
+            due_soon_hours=self._due_soon_hours,
+            status=row.status,
+            due_soon_at=row.due_soon_at,
+        )
         if role == Qt.ItemDataRole.DisplayRole:
             return chip.text
         if role == Qt.ItemDataRole.ToolTipRole:

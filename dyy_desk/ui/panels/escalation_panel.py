@@ -5,6 +5,7 @@ one. Every service call runs in the TaskRunner; callbacks only paint."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -38,13 +39,26 @@ from dyy_desk.core.types import UserRow
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.escalation_access import MANAGERS
 from dyy_desk.services.escalation_service import EscalationService
-from dyy_desk.services.escalation_views import EscalationDetail, EscalationOp, EscalationRow
+from dyy_desk.services.escalation_views import (
+    BoardFilter,
+    BoardScope,
+    BoardSort,
+    EscalationDetail,
+    EscalationOp,
+    EscalationRow,
+)
 from dyy_desk.services.tickets import TicketService
-from dyy_desk.ui.models.escalation_models import BoardSort, EscalationTableModel, countdown_text, level_badge
+from dyy_desk.ui.models.escalation_models import (
+    EscalationBoardModel,
+    EscalationTableModel,
+    countdown_text,
+    level_badge,
+)
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
 
 USER_ERRORS = (ServiceError, PermissionError, EscalationTransitionError, ValueError)
+BOARD_PAGE = 100  # escalations read per page of the board (Qt asks for the next as the agent scrolls)
 _STEP_OPS = (EscalationOp.ACKNOWLEDGE, EscalationOp.START, EscalationOp.RESOLVE, EscalationOp.CLOSE)
 
 
@@ -97,7 +111,10 @@ class EscalationPanel(QWidget):
         self.user: UserRow | None = None
         self.detail: EscalationDetail | None = None
 
-        self.board = EscalationTableModel(clock_now)
+        self.board = EscalationBoardModel(clock_now)
+        self.board.more_wanted.connect(self._fetch_more)
+        self._board_filter = BoardFilter()
+        self._shops: tuple[tuple[str, str, str], ...] = ()
         self.mine = EscalationTableModel(clock_now)
         self.mine.set_sort(BoardSort.DUE)
         self.board_view = _table(self.board)
@@ -155,9 +172,7 @@ class EscalationPanel(QWidget):
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status_label)
 
-        self.sort_combo.currentIndexChanged.connect(
-            lambda _i: self.board.set_sort(BoardSort(self.sort_combo.currentData()))
-        )
+        self.sort_combo.currentIndexChanged.connect(self._apply_filter)
         self.client_combo.currentIndexChanged.connect(self._on_client)
         self.shop_combo.currentIndexChanged.connect(self._apply_filter)
         self.refresh_button.clicked.connect(self.reload)
@@ -285,8 +300,9 @@ class EscalationPanel(QWidget):
 
     def reload(self) -> None:
         self._runner.run_db(
-            lambda _ctx: self._service.board(), on_done=self._show_board, on_error=self._error
+            lambda _ctx: self._service.board_scope(), on_done=self._fill_filters, on_error=self._error
         )
+        self._load_board()
         user_id = self.user.id if self.user else None
         if user_id:
             self._runner.run_db(
@@ -299,11 +315,29 @@ class EscalationPanel(QWidget):
         if self.detail is not None:
             self.load_detail(self.detail.row.id)
 
-    def _show_board(self, rows: list[EscalationRow]) -> None:
-        self._fill_filters(rows)
-        self.board.set_rows(rows)
+    def _load_board(self) -> None:
+        board = self._board_filter
+        self._runner.run_db(
+            lambda _ctx: self._service.board_page(board=board, limit=BOARD_PAGE),
+            on_done=lambda page: self._show_board(board, page),
+            on_error=self._error,
+        )
+
+    def _show_board(self, board: BoardFilter, page: tuple[list[EscalationRow], int]) -> None:
+        if board != self._board_filter:
+            return  # the sort or filter changed while this page was read; its own page follows
+        rows, total = page
+        self.board.reset_page(rows, total)
         self._reselect(self.board_view, self.board)
         self.loaded.emit("board")
+
+    def _fetch_more(self, generation: int, offset: int) -> None:
+        board = self._board_filter
+        self._runner.run_db(
+            lambda _ctx: self._service.board_page(board=board, offset=offset, limit=BOARD_PAGE),
+            on_done=lambda page: self.board.append_page(generation, offset, page[0], page[1]),
+            on_error=self._error,
+        )
 
     def _show_mine(self, rows: list[EscalationRow]) -> None:
         self.mine.set_rows(rows)
@@ -324,17 +358,16 @@ class EscalationPanel(QWidget):
             view.selectRow(row)
             view.selectionModel().blockSignals(False)
 
-    def _fill_filters(self, rows: list[EscalationRow]) -> None:
-        clients = sorted({(t.client_name, t.client_id) for r in rows for t in r.tickets})
+    def _fill_filters(self, scope: BoardScope) -> None:
         current = self.client_combo.currentData()
         self.client_combo.blockSignals(True)
         self.client_combo.clear()
         self.client_combo.addItem(_("全部客户"), None)
-        for name, client_id in clients:
+        for name, client_id in scope.clients:
             self.client_combo.addItem(name, client_id)
         self.client_combo.setCurrentIndex(max(0, self.client_combo.findData(current)))
         self.client_combo.blockSignals(False)
-        self._shops = sorted({(t.shop_name, t.shop_id, t.client_id) for r in rows for t in r.tickets})
+        self._shops = scope.shops
         self._fill_shops()
 
     def _fill_shops(self) -> None:
@@ -354,9 +387,15 @@ class EscalationPanel(QWidget):
         self._fill_shops()
 
     def _apply_filter(self, _index: int = 0) -> None:
-        self.board.set_filter(
-            client_id=self.client_combo.currentData(), shop_id=self.shop_combo.currentData()
+        board = replace(
+            self._board_filter,
+            sort=BoardSort(self.sort_combo.currentData()),
+            client_id=self.client_combo.currentData(),
+            shop_id=self.shop_combo.currentData(),
         )
+        if board != self._board_filter:
+            self._board_filter = board
+            self._load_board()
 
     def _on_select(self, view: QTableView) -> None:
         model = view.model()

@@ -233,7 +233,13 @@ class TicketDetailPanel(QWidget):
         if self.detail is None:
             return
         row = self.detail.row
-        chip = due_chip(row.due_at, self._now(), due_soon_hours=self._due_soon_hours, status=row.status)
+        chip = due_chip(
+            row.due_at,
+            self._now(),
+            due_soon_hours=self._due_soon_hours,
+            status=row.status,
+            due_soon_at=row.due_soon_at,
+        )
         self.due_label.setText(_("处理时限：{tooltip}").format(tooltip=chip.tooltip) if chip.text else "")
 
     # --- actions -----------------------------------------------------------------------------
