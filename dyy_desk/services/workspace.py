@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, insert, select
 from dyy_desk.core.clock import Clock
 from dyy_desk.core.ids import new_id
 from dyy_desk.db.engine import make_engine
-from dyy_desk.db.file_check import check_database_file
+from dyy_desk.db.file_check import check_database_file, stamp_clean_close
 from dyy_desk.db.migrate import MigrationResult, upgrade_database
 from dyy_desk.db.repos.tables import app_meta, users
 from dyy_desk.db.repos.tables import tickets as ticket_table
@@ -160,6 +160,7 @@ class Workspace:
 
     def close(self) -> None:
         self.engine.dispose()
+        stamp_clean_close(self.paths.db_path)
         if self._lock is not None:
             self._lock.release()
             self._lock = None

@@ -118,3 +118,37 @@ def test_foreign_sqlite_database_is_refused(paths: DataPaths, clock: FakeClock) 
         con.execute("CREATE TABLE notes (x TEXT)")
     with pytest.raises(NotOurDatabase):
         open_workspace(paths, clock=clock)
+
+
+def test_full_check_is_skipped_only_for_a_file_as_we_left_it(
+    paths: DataPaths, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dyy_desk.db import file_check
+
+    workspace = open_workspace(paths, clock=clock, seed_if_new=Seed.DEMO)
+    assert not file_check.verified_stamp_path(paths.db_path).exists()  # open: a crash must recheck
+    workspace.close()
+    assert file_check.verified_stamp_path(paths.db_path).exists()
+
+    checks: list[str] = []
+    real_connect = sqlite3.connect
+
+    def counting_connect(*args: object, **kwargs: object) -> sqlite3.Connection:
+        if str(args[0]).startswith("file:"):  # the read-only full check, not the app's own connections
+            checks.append(str(args[0]))
+        return real_connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(file_check.sqlite3, "connect", counting_connect)
+    open_workspace(paths, clock=clock).close()  # clean close before: no full check
+    assert checks == []
+
+    workspace = open_workspace(paths, clock=clock)  # this session "crashes": no close, no stamp
+    workspace.engine.dispose()
+    workspace._lock.release()  # type: ignore[union-attr]
+    open_workspace(paths, clock=clock).close()
+    assert len(checks) == 1
+
+    with sqlite3.connect(paths.db_path) as con:  # another tool writes to the file
+        con.execute("UPDATE app_meta SET value = value")
+    open_workspace(paths, clock=clock).close()
+    assert len(checks) == 2
