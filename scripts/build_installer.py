@@ -7,8 +7,11 @@
 2. runs PyInstaller with build_installer.spec → dist/dyy-desk/ (one folder; macOS also dist/DYY Desk.app);
 3. checks the frozen app, offscreen, each on a fresh data folder: `--version` equals the package version,
    every sub-command is registered, `selftest` passes on a new folder and on a database made by an older
-   version (upgraded, with a backup in backups/), `search` loads jieba/OpenCC/pypinyin, and the bundle
-   holds every data file the app reads and none of what we exclude — any failure exits non-zero;
+   version (upgraded, with a backup in backups/), `search` loads jieba/OpenCC/pypinyin, Qt finds its
+   Chinese translation, the bundle holds every data file the app reads and none of what we exclude, and
+   (Linux) Qt answers the same with the trimmed ICU data as with its own; with xvfb-run installed,
+   selftest also runs on the xcb platform (the real X11 path, fontconfig included) — any failure exits
+   non-zero;
 4. wraps it: Windows → Inno Setup (scripts/installer/dyy_desk.iss, if iscc is installed),
    macOS → .dmg (hdiutil), Linux → .tar.gz;
 5. prints as its LAST line {"dist_mb": …, "archive_mb": …, "frozen_start_s": …} (see bench_package.py).
@@ -38,6 +41,8 @@ DIST_ROOT = ROOT / "dist"
 DIST = DIST_ROOT / "dyy-desk"
 ICON_SVG = ROOT / "resources" / "icons" / "dyy_desk.svg"
 ISS = ROOT / "scripts" / "installer" / "dyy_desk.iss"
+ICU_PROBE = ROOT / "scripts" / "installer" / "icu_probe.py"
+SYSTEM_FONT_LIBS = ("libfontconfig.so.1", "libfreetype.so.6", "libexpat.so.1")  # the system's (see the spec)
 OLD_DATABASE = ROOT / "tests" / "data" / "v0001_demo.sqlite3"
 PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512, 1024)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
@@ -182,8 +187,29 @@ def check_bundle_contents(dist: Path) -> None:
         or "QtQuick" in f
         or "Qt6Network" in f
         or "Qt6Pdf" in f
+        or (not IS_WIN and f.rsplit("/", 1)[-1] in SYSTEM_FONT_LIBS)
     ]
     _check(not unwanted, f"nothing excluded slipped in{unwanted[:5] or ''}")
+
+
+def check_icu_data(dist: Path) -> None:
+    """Qt gives the same collation, codec, time-zone and case-mapping answers with the bundled (trimmed)
+    libicudata as with the one in the build's own PySide6 (Linux; other platforms bundle no ICU)."""
+    bundled = sorted((_internal(dist) / "PySide6" / "Qt" / "lib").glob("libicudata.so.*"))
+    if IS_WIN or IS_MAC or not bundled:
+        return
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    command = [sys.executable, str(ICU_PROBE)]
+    own = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", env=env)
+    trimmed = subprocess.run(
+        command, capture_output=True, text=True, encoding="utf-8", env=dict(env, LD_PRELOAD=str(bundled[0]))
+    )
+    size = bundled[0].stat().st_size / bench_package.MB
+    _check(
+        own.returncode == 0 and trimmed.returncode == 0 and own.stdout == trimmed.stdout,
+        f"Qt's ICU answers are unchanged with the bundled {bundled[0].name} ({size:.1f} MB)"
+        f"{_tail(own) or _tail(trimmed)}",
+    )
 
 
 def check_frozen_app(exe: Path, version: str) -> None:
@@ -206,6 +232,8 @@ def check_frozen_app(exe: Path, version: str) -> None:
             result.returncode == 0 and "selftest passed" in result.stdout,
             f"selftest on a fresh data folder{_tail(result)}",
         )
+        log = "".join(p.read_text(encoding="utf-8") for p in (fresh / "logs").glob("*.log*"))
+        _check("qtbase_zh_CN.qm not found" not in log, "Qt finds its Chinese translation (qt.conf prefix)")
         search = bench_package.run_frozen(
             exe, "--data-dir", str(fresh), "search", "退貨 tuikuan", "--limit", "3"
         )
@@ -220,6 +248,21 @@ def check_frozen_app(exe: Path, version: str) -> None:
             result.returncode == 0 and "selftest passed" in result.stdout and bool(backups),
             f"a database from an older version is upgraded and shown (backup: {backups}){_tail(result)}",
         )
+        xvfb = shutil.which("xvfb-run") if not (IS_WIN or IS_MAC) else None
+        if xvfb:
+            result = subprocess.run(
+                [xvfb, "-a", str(exe), "--data-dir", str(Path(tmp) / "xcb"), "selftest"],
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                env=dict(bench_package.frozen_env(), QT_QPA_PLATFORM="xcb"),
+                timeout=bench_package.START_TIMEOUT_S,
+            )
+            _check(
+                result.returncode == 0 and "selftest passed" in result.stdout,
+                f"selftest on X11 (xvfb-run, xcb platform, system fontconfig){_tail(result)}",
+            )
 
 
 def _tail(result: subprocess.CompletedProcess[str]) -> str:
@@ -297,6 +340,7 @@ def main() -> None:
         print(f"checking the frozen app in {DIST}", flush=True)
         exe = bench_package.frozen_executable(DIST)
         check_bundle_contents(DIST)
+        check_icu_data(DIST)
         check_frozen_app(exe, version)
         archive: Path | None = None
         if not args.no_installer:

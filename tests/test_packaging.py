@@ -1,14 +1,19 @@
-"""Packaging, fast: the spec and the Inno Setup script say what the release needs, icons render, and the
-first start of an installed app (welcome → 空白工作区 → new user) lands in the queue. The real frozen
-build is checked by `python scripts/dev.py package` (scripts/build_installer.py), not here."""
+"""Packaging, fast: the spec and the Inno Setup script say what the release needs, icons render, the ICU
+data trim keeps what Qt reads, and the first start of an installed app (welcome → 空白工作区 → new user)
+lands in the queue. The real frozen build is checked by `python scripts/dev.py package`
+(scripts/build_installer.py), not here."""
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import re
+import shutil
 import struct
+import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +27,7 @@ from dyy_desk.infra.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "build_installer.spec"
 ISS = ROOT / "scripts" / "installer" / "dyy_desk.iss"
+INSTALLER = ROOT / "scripts" / "installer"
 
 
 def _spec_assignments() -> dict[str, Any]:
@@ -36,15 +42,19 @@ def _spec_assignments() -> dict[str, Any]:
     return values
 
 
-def _build_installer() -> ModuleType:
+def _load(name: str, path: Path) -> ModuleType:
     scripts = str(ROOT / "scripts")
     if scripts not in sys.path:
         sys.path.insert(0, scripts)
-    spec = importlib.util.spec_from_file_location("build_installer", ROOT / "scripts" / "build_installer.py")
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _build_installer() -> ModuleType:
+    return _load("build_installer", ROOT / "scripts" / "build_installer.py")
 
 
 # --- the spec --------------------------------------------------------------------------------------
@@ -66,6 +76,96 @@ def test_spec_collects_what_is_found_dynamically_and_excludes_dev_tools() -> Non
     excludes = set(_spec_assignments()["EXCLUDES"])
     for name in ("numpy", "pytest", "hypothesis", "mypy", "ruff", "jieba.lac_small", "paddle"):
         assert name in excludes
+
+
+def test_pyside6_run_time_hook_is_replaced_by_one_that_does_not_import_qt() -> None:
+    text = SPEC.read_text(encoding="utf-8")
+    assert '!= "pyi_rth_pyside6"' in text and "pyi_rth_qt_plugins.py" in text
+    probe = (
+        "import os, sys; sys._MEIPASS = '/opt/dyy'; "
+        f"exec(open({str(INSTALLER / 'pyi_rth_qt_plugins.py')!r}, encoding='utf-8').read()); "
+        "print(os.environ['QT_PLUGIN_PATH'], 'PySide6' in sys.modules, '_pyi_rthook' in globals())"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    plugins = "/opt/dyy/PySide6/plugins" if sys.platform == "win32" else "/opt/dyy/PySide6/Qt/plugins"
+    assert result.stdout.split() == [os.path.normpath(plugins), "False", "False"]
+
+
+# --- ICU data trim -------------------------------------------------------------------------------------
+_PYSIDE6 = Path(importlib.util.find_spec("PySide6").origin or ".").parent  # type: ignore[union-attr]
+QT_ICU_DATA = sorted((_PYSIDE6 / "Qt" / "lib").glob("libicudata.so.*"))
+linux_qt_icu = pytest.mark.skipif(not QT_ICU_DATA, reason="only Linux builds of Qt bundle ICU")
+
+
+def _icu() -> ModuleType:
+    return _load("icu_data", INSTALLER / "icu_data.py")
+
+
+def _package(names: list[str]) -> bytes:
+    header = b"\x20\x00\xda\x27\x14\x00\x00\x00\x00\x00\x02\x00CmnD\x01\x00\x00\x00" + b"\x00" * 12
+    return _icu().join_package(header, [(name, name.encode() * 3) for name in names])
+
+
+def test_icu_trim_drops_only_the_trees_qt_never_reads() -> None:
+    icu = _icu()
+    names = ["icudt73l/brkitr/cjdict.dict", "icudt73l/cnvalias.icu", "icudt73l/coll/zh.res",
+             "icudt73l/curr/zh.res", "icudt73l/gb18030.cnv", "icudt73l/lang/zh.res", "icudt73l/rfc3491.spp",
+             "icudt73l/translit/root.res", "icudt73l/unames.icu", "icudt73l/zh.res", "icudt73l/zone/zh.res",
+             "icudt73l/zoneinfo64.res"]  # fmt: skip
+    trimmed, dropped = icu.trim_package(_package(names))
+    header, items = icu.split_package(trimmed)
+    assert header == _package([])[: len(header)]
+    kept = ["icudt73l/cnvalias.icu", "icudt73l/coll/zh.res", "icudt73l/gb18030.cnv", "icudt73l/zh.res",
+            "icudt73l/zone/zh.res", "icudt73l/zoneinfo64.res"]  # fmt: skip
+    assert [name for name, _data in items] == kept
+    assert sorted(dropped) == sorted(set(names) - set(kept))
+    for name, data in items:  # every item still starts on a 16-byte boundary with its own bytes
+        assert data.rstrip(b"\xaa") == name.encode() * 3
+        assert trimmed.index(data) % 16 == 0
+
+
+@linux_qt_icu
+def test_qt_calls_icu_only_where_the_trim_keeps_the_data() -> None:
+    icu = _icu()
+    qt = QT_ICU_DATA[0].parents[2]
+    calls, unexpected = icu.qt_icu_calls(p for p in qt.rglob("*.so*") if p.is_file() and not p.is_symlink())
+    assert {"ucol_open", "ucnv_open", "ucal_getTimeZoneDisplayName", "u_strToUpper"} <= calls
+    assert unexpected == set()
+
+
+@linux_qt_icu
+@pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")), reason="needs a C compiler")
+def test_trimmed_icu_data_gives_qt_the_same_answers(tmp_path: Path) -> None:
+    icu = _icu()
+    original = QT_ICU_DATA[0]
+    symbol, package = icu.exported_data(original)
+    assert icu.join_package(*icu.split_package(package)) == package  # the format is read exactly
+    library, dropped = icu.build_trimmed_library(original, tmp_path)
+    assert library.stat().st_size < original.stat().st_size * 0.6 and len(dropped) > 1000
+    assert icu.exported_data(library)[0] == symbol
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    command = [sys.executable, str(INSTALLER / "icu_probe.py")]
+    own = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", env=env, check=True)
+    env["LD_PRELOAD"] = str(library)
+    trimmed = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", env=env, check=True)
+    assert "中国标准时间" in own.stdout  # the probe reaches ICU's data, not only Qt's own tables
+    assert trimmed.stdout == own.stdout
+
+
+# --- the benchmark -------------------------------------------------------------------------------------
+def test_bench_reports_decimal_megabytes() -> None:
+    bench = _load("bench_package", ROOT / "scripts" / "bench_package.py")
+    assert bench.size_text(163_255_284).startswith("163.3 MB (155.7 MiB")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="CPU time of another process: Linux /proc")
+def test_bench_reads_a_process_cpu_time_from_proc() -> None:
+    bench = _load("bench_package", ROOT / "scripts" / "bench_package.py")
+    end = time.process_time() + 0.3
+    while time.process_time() < end:  # burn CPU so user time is well above one clock tick
+        pass
+    measured = bench.cpu_seconds(os.getpid())
+    assert measured is not None and abs(measured - time.process_time()) < 0.05
 
 
 # --- the Windows installer --------------------------------------------------------------------------
