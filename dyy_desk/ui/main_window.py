@@ -357,9 +357,11 @@ class MainWindow(QMainWindow):
         self.queue.table.selectRow(row)
 
     def _on_first_load(self, _count: int) -> None:
-        self.refresh_due_counts()
+        """Once: later reloads are filters, which change no deadline (ticket writes and the 30 s timer
+        refresh the header's counts)."""
         if not self._first_load_done:
             self._first_load_done = True
+            self.refresh_due_counts()
             # Maintenance waits a moment: the agent's first clicks get the CPU, not a rule pass.
             QTimer.singleShot(MAINTENANCE_DELAY_MS, self._start_maintenance)
             self.ready.emit()
