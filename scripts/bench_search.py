@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from dyy_desk.core.search import AnalysedDoc, SearchDoc, SearchEngine, load_search_resources  # noqa: E402
 from dyy_desk.core.search.analyse import clear_caches  # noqa: E402
+from dyy_desk.core.search.index import clear_impact_cache  # noqa: E402
 
 PRODUCTS = [
     "四件套",
@@ -158,6 +159,7 @@ def run(size: int, repeats: int, resources_args: tuple[str, str]) -> tuple[float
     resources = load_search_resources(*resources_args)
     docs = make_library(size)
     clear_caches()  # time a cold build: no analyses left over from the previous size
+    clear_impact_cache()
     engine = SearchEngine(resources)
     engine.warm_up()
     c0, w0 = time.process_time(), time.perf_counter()

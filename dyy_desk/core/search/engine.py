@@ -7,6 +7,7 @@ index. Analysis (jieba, pypinyin) runs outside the lock.
 
 from __future__ import annotations
 
+import heapq
 import marshal
 import sys
 import threading
@@ -131,6 +132,11 @@ class SearchEngine:
         with self._lock:
             return self._index.remove(doc_ids)
 
+    def _doc(self, slot: int) -> AnalysedDoc:
+        adoc = self._index.doc(slot)
+        assert adoc is not None
+        return adoc
+
     def __len__(self) -> int:
         return len(self._index)
 
@@ -161,12 +167,27 @@ class SearchEngine:
             common = max(200, int(len(index) * _COMMON_FRACTION))
             candidates = index.retrieve(retrieval_terms(plan, index), k, common, client_id)
             scorer = Scorer(index, plan)
+            # Stable sorts keep retrieval order (the lexical score) between equal scores.
+            bounds = [
+                (boost(scorer.score(slot), self._doc(slot), client_id, usage), slot)
+                for slot, _lex in candidates
+            ]
+            bounds.sort(key=lambda t: -t[0])
+            # `rescore` only lowers a score: once the bound of the next candidate cannot beat the
+            # (limit + 1)-th rescored one (the runner-up counts for `with_margin`), no later one can.
+            need = limit + 1
             scored: list[tuple[float, int, int]] = []
-            for slot, _lex in candidates:
-                adoc = index.doc(slot)
-                assert adoc is not None
-                value, phrasing = scorer.score(slot)
-                scored.append((boost(value, adoc, client_id, usage), slot, phrasing))
+            kept: list[float] = []  # min-heap of the best `need` rescored values
+            for bound, slot in bounds:
+                if len(kept) >= need and bound <= kept[0]:
+                    break
+                value, phrasing = scorer.rescore(slot)
+                value = boost(value, self._doc(slot), client_id, usage)
+                scored.append((value, slot, phrasing))
+                if len(kept) < need:
+                    heapq.heappush(kept, value)
+                elif value > kept[0]:
+                    heapq.heapreplace(kept, value)
             scored.sort(key=lambda t: -t[0])
             if scored:
                 second = scored[1][0] if len(scored) > 1 else None

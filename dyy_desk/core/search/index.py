@@ -15,13 +15,14 @@ import marshal
 import math
 import zlib
 from array import array
-from collections import Counter
+from bisect import bisect_left
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from dyy_desk.core.search.analyse import AnalysedDoc, char_bigrams, char_set
+from dyy_desk.core.search.analyse import AnalysedDoc, AnalysedText, char_set
 
 # Field weights: what a match in each field says about the entry being the answer.
 TITLE_WEIGHT = 3.0
@@ -36,25 +37,52 @@ _QUANT = 16.0
 _IMPACTS = [i / _QUANT for i in range(256)]
 
 
-def _saturate(counts: Counter[str], weight: float, k: float, into: dict[str, float]) -> None:
-    for term, tf in counts.items():
-        into[term] = into.get(term, 0.0) + weight * tf / (tf + k)
+_SHORT_SAT = 1.0 / (1.0 + _SHORT_K)  # saturated weight of a term that occurs once
+_sat_cache: dict[int, tuple[AnalysedText, dict[str, float]]] = {}
+_SAT_CACHE = 100_000
+
+
+def _short_field(text: AnalysedText) -> dict[str, float]:
+    """Saturated term frequencies of a short field, tf / (tf + k). Phrasings and tag sets are shared
+    between entries (the analysis caches hand out the same objects), so this is cached by identity;
+    the entry is kept alongside so its id cannot be reused while cached."""
+    found = _sat_cache.get(id(text))
+    if found is not None and found[0] is text:
+        return found[1]
+    sat = {term: tf / (tf + _SHORT_K) for term, tf in Counter(text.terms).items()}
+    if len(_sat_cache) >= _SAT_CACHE:
+        _sat_cache.clear()
+    _sat_cache[id(text)] = (text, sat)
+    return sat
+
+
+def clear_impact_cache() -> None:
+    """Forget cached field weights (benchmarks use it, with `analyse.clear_caches`, for a cold build)."""
+    _sat_cache.clear()
 
 
 def entry_impacts(adoc: AnalysedDoc) -> dict[str, float]:
     """Field-weighted, saturated term weights of one entry (BM25F without the idf factor)."""
-    impacts: dict[str, float] = {}
-    _saturate(Counter(adoc.title.terms), TITLE_WEIGHT, _SHORT_K, impacts)
-    alt_counts: Counter[str] = Counter()
-    for alt in adoc.alternates:
-        alt_counts.update(set(alt.terms))
-    _saturate(alt_counts, ALTERNATE_WEIGHT, _SHORT_K, impacts)
-    _saturate(Counter(adoc.tags.terms), TAG_WEIGHT, _SHORT_K, impacts)
-    body = Counter(adoc.body_terms)
+    impacts = {term: TITLE_WEIGHT * sat for term, sat in _short_field(adoc.title).items()}
+    get = impacts.get
+    alternates = adoc.alternates
+    if len(alternates) == 1:
+        once = ALTERNATE_WEIGHT * _SHORT_SAT
+        for term in _short_field(alternates[0]):
+            impacts[term] = get(term, 0.0) + once
+    elif alternates:
+        alt_counts: Counter[str] = Counter()
+        for alt in alternates:
+            alt_counts.update(_short_field(alt).keys())
+        for term, tf in alt_counts.items():
+            impacts[term] = get(term, 0.0) + ALTERNATE_WEIGHT * tf / (tf + _SHORT_K)
+    for term, sat in _short_field(adoc.tags).items():
+        impacts[term] = get(term, 0.0) + TAG_WEIGHT * sat
     k_body = _BODY_K * (0.3 + 0.7 * len(adoc.body_terms) / _BODY_AVG_TERMS)
-    _saturate(body, BODY_WEIGHT, k_body, impacts)
+    for term, tf in Counter(adoc.body_terms).items():
+        impacts[term] = get(term, 0.0) + BODY_WEIGHT * tf / (tf + k_body)
     for term in adoc.shortcut_terms:
-        impacts[term] = impacts.get(term, 0.0) + SHORTCUT_WEIGHT * (1.0 if term[:3] == "sc:" else 0.5)
+        impacts[term] = get(term, 0.0) + SHORTCUT_WEIGHT * (1.0 if term[:3] == "sc:" else 0.5)
     return impacts
 
 
@@ -65,11 +93,12 @@ _VALUE = itemgetter(1)
 
 @dataclass(frozen=True)
 class DocFeatures:
-    """Sets per phrasing: index terms, characters, character bigrams; and terms of tags + answer."""
+    """Per phrasing: its index terms, its characters, its character bigrams with their syllable pairs;
+    and the terms of tags + answer."""
 
     terms: tuple[frozenset[str], ...]
     chars: tuple[frozenset[str], ...]
-    bigrams: tuple[frozenset[str], ...]
+    bigrams: tuple[tuple[tuple[str, str], ...], ...]  # distinct (bigram, its syllable pair) per phrasing
     extra: frozenset[str]
 
     @staticmethod
@@ -78,9 +107,14 @@ class DocFeatures:
         return DocFeatures(
             tuple(frozenset(p.terms) for p in phrasings),
             tuple(char_set(p.text) for p in phrasings),
-            tuple(frozenset(char_bigrams(p.text)) for p in phrasings),
+            tuple(_bigram_pairs(p) for p in phrasings),
             frozenset(adoc.tags.terms) | frozenset(adoc.body_terms),
         )
+
+
+def _bigram_pairs(phr: AnalysedText) -> tuple[tuple[str, str], ...]:
+    pairs = dict(zip(phr.content, phr.content_py, strict=True))
+    return tuple((b, py) for b, py in pairs.items() if b[:2] == "b:")
 
 
 def doc_chars(adoc: AnalysedDoc) -> set[str]:
@@ -92,6 +126,11 @@ def doc_chars(adoc: AnalysedDoc) -> set[str]:
 
 
 _SNAPSHOT_FORMAT = 1
+# Term association statistics (see `InvertedIndex.association`).
+_SAMPLE_SLOTS = 4096
+_MIN_EXPECTED = 2.0
+_ASSOC_CACHE = 200_000
+_SAMPLE_CACHE = 500_000  # slots held in cached samples, summed over terms
 _FLUSH_DOCS = 20_000  # bound the memory a bulk add holds before appending to the postings
 
 
@@ -102,6 +141,10 @@ class InvertedIndex:
         self._docs: list[AnalysedDoc | bytes | None] = []
         self._clients: list[str | None] = []  # per slot, so the client filter never decodes a blob
         self._features: dict[int, DocFeatures] = {}
+        self._assoc: dict[tuple[str, str], float | None] = {}
+        self._samples: dict[str, frozenset[int]] = {}
+        self._sample_size = 0
+        self._live_in_sample = -1  # live slots among the first _SAMPLE_SLOTS; -1 until counted
         self._slot_of: dict[str, int] = {}
         self._char_df: dict[str, int] = {}
         self._dead = 0
@@ -119,21 +162,22 @@ class InvertedIndex:
     def add_many(self, adocs: Iterable[AnalysedDoc]) -> None:
         """Add entries in bulk (replacing same doc_ids): the postings of the batch are gathered per
         term first and appended once per term, instead of one array append per (entry, term)."""
+        self._forget_statistics()
         char_df = self._char_df
         docs = self._docs
-        pending: dict[str, list[int]] = {}
+        pending: defaultdict[str, list[int]] = defaultdict(list)
         slot_count = 0
         for adoc in adocs:
             doc_id = adoc.doc.doc_id
             if doc_id in self._slot_of:
                 if pending:
                     self._flush(pending)
-                    pending = {}
+                    pending = defaultdict(list)
                 self.remove([doc_id])  # may compact: take the containers afresh
                 char_df, docs = self._char_df, self._docs
             elif slot_count >= _FLUSH_DOCS:
                 self._flush(pending)
-                pending = {}
+                pending = defaultdict(list)
                 slot_count = 0
             slot_count += 1
             slot = len(docs)
@@ -145,12 +189,7 @@ class InvertedIndex:
             base = slot << 8
             for term, impact in entry_impacts(adoc).items():
                 q = int(impact * _QUANT + 0.5)
-                packed = base | (255 if q > 255 else q or 1)
-                found = pending.get(term)
-                if found is None:
-                    pending[term] = [packed]
-                else:
-                    found.append(packed)
+                pending[term].append(base | (255 if q > 255 else q or 1))
         if pending:
             self._flush(pending)
 
@@ -164,6 +203,7 @@ class InvertedIndex:
                 plist.extend(packed)
 
     def remove(self, doc_ids: Iterable[str]) -> int:
+        self._forget_statistics()
         removed = 0
         for doc_id in doc_ids:
             slot = self._slot_of.pop(doc_id, None)
@@ -278,6 +318,52 @@ class InvertedIndex:
                 self._features.clear()
             found = self._features[slot] = DocFeatures.of(adoc)
         return found
+
+    def association(self, a: str, b: str) -> float | None:
+        """How often entries have both terms, relative to chance: observed / expected co-occurrence
+        over the first `_SAMPLE_SLOTS` slots (a fixed sample keeps the cost bounded at any library
+        size). None when chance alone would put them together in fewer than two entries: too little
+        evidence either way. Cached until the index changes."""
+        key = (a, b) if a <= b else (b, a)
+        if key in self._assoc:
+            return self._assoc[key]
+        sa, sb = self._sample(a), self._sample(b)
+        n = self._sample_live()
+        expected = len(sa) * len(sb) / n if n else 0.0
+        value = len(sa & sb) / expected if expected >= _MIN_EXPECTED else None
+        if len(self._assoc) >= _ASSOC_CACHE:
+            self._assoc.clear()
+        self._assoc[key] = value
+        return value
+
+    def _sample(self, term: str) -> frozenset[int]:
+        found = self._samples.get(term)
+        if found is None:
+            plist = self._postings.get(term)
+            if plist is None:
+                found = frozenset()
+            else:
+                # Postings are in slot order, so the sample is a prefix of each list.
+                head = plist[: bisect_left(plist, _SAMPLE_SLOTS << 8)]
+                docs = self._docs
+                found = frozenset(s for s in (p >> 8 for p in head) if docs[s] is not None)
+            if self._sample_size + len(found) > _SAMPLE_CACHE:
+                self._samples.clear()
+                self._sample_size = 0
+            self._samples[term] = found
+            self._sample_size += len(found)
+        return found
+
+    def _sample_live(self) -> int:
+        if self._live_in_sample < 0:
+            self._live_in_sample = sum(1 for d in self._docs[:_SAMPLE_SLOTS] if d is not None)
+        return self._live_in_sample
+
+    def _forget_statistics(self) -> None:
+        self._assoc.clear()
+        self._samples.clear()
+        self._sample_size = 0
+        self._live_in_sample = -1
 
     def slot_of(self, doc_id: str) -> int | None:
         return self._slot_of.get(doc_id)

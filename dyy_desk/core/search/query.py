@@ -19,10 +19,11 @@ from dyy_desk.core.search.tokenize import Segmenter
 
 PINYIN_CREDIT = 0.75  # same sound, different character: probably a typo, not proof
 _MAX_RETRIEVAL_UNITS = 24
-# A bigram inside one word carries its meaning; one across a word boundary ("款多" in 退款多久) is
-# mostly an accident of adjacency.
+# A bigram inside one word carries its meaning; one across a word boundary ("款多" in 退款多久) weighs
+# less, being partly an accident of adjacency, yet it still records the order of the words and holds
+# where jieba cut a typo or a rare word differently on the two sides.
 INSIDE_BIGRAM_BASE = 0.8
-CROSS_BIGRAM_BASE = 0.3
+CROSS_BIGRAM_BASE = 0.5
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,14 @@ combination of four views, each in [0, 1]:
   phrasings. Blind to segmentation (提前还款 vs 提前/还清 still meet on 提前 and 还) and to which
   paraphrase jieba happened to cut; frequent domain characters (花, 呗, 退) weigh little by themselves.
 - character bigrams (BIGRAM_WEIGHT): the same over adjacent pairs, which rewards word order and keeps
-  a distractor that shares the characters in another arrangement below the real match.
+  a distractor that shares the characters in another arrangement below the real match. A pair with the
+  same toneless syllables (退宽 for 退款, a pinyin-IME typo) counts PINYIN_CREDIT of a pair.
 - coverage (COVERAGE_WEIGHT): how much of the query the phrasing explains and how much of the phrasing
   the query mentions, over words, pinyin, initials and shortcuts (the only view that sees "thtk").
 - fuzzy (FUZZY_WEIGHT): rapidfuzz similarity of the canonical texts and of their toneless pinyin.
+A phrasing that lacks a query word and names one of its rivals instead (花呗 for 借呗: words the
+library's entries rarely have together) loses up to RIVAL_WEIGHT (`Scorer._rivalry`); that is the only
+view that looks beyond the candidate, so the engine applies it to the head of the ranking only.
 Overlaps are Tversky indices: Dice while query and phrasing are of similar size; for a query much
 longer than the phrasing (a rambling buyer message) its unmatched part is penalised less.
 Tags and answer text add a little. The scale is absolute (it does not depend on the other candidates),
@@ -27,11 +31,16 @@ from collections.abc import Mapping
 from rapidfuzz import fuzz
 
 from dyy_desk.core.search.analyse import AnalysedDoc, AnalysedText, char_bigrams, char_units
-from dyy_desk.core.search.index import InvertedIndex
+from dyy_desk.core.search.index import DocFeatures, InvertedIndex
 from dyy_desk.core.search.pinyin import full_keys, initial_keys
 from dyy_desk.core.search.query import PINYIN_CREDIT, QueryPlan
 
 NO_MATCH_THRESHOLD = 0.42
+# A phrasing that names an alternative to a query word (see `Scorer._rivalry`) loses up to RIVAL_WEIGHT;
+# words are alternatives when entries have both less than RIVAL_RATIO times as often as chance predicts.
+RIVAL_WEIGHT = 0.1
+RIVAL_RATIO = 0.25
+RIVAL_MIN_DF = 5
 COVERAGE_WEIGHT = 0.2
 FUZZY_WEIGHT = 0.1
 CHAR_WEIGHT = 0.5
@@ -62,21 +71,57 @@ class Scorer:
             for term, credit in unit.alternatives:
                 self._credit[term] = max(self._credit.get(term, 0.0), credit)
         self._char_idf: dict[str, float] = {}
+        self._phrasing_values: dict[int, list[float]] = {}
         self._q_chars = {ch: self._cidf(ch) for ch in char_units(plan.text)}
         self._q_char_total = sum(self._q_chars.values())
         self._q_bigrams = {bg: self._idf_of(bg) for bg in char_bigrams(plan.text)}
+        self._q_bigram_py: set[str] = set()
+        for unit in plan.units:
+            if unit.kind == "bigram":
+                b = unit.alternatives[0][0]
+                py = [t for t, _ in unit.alternatives if t[:2] == "p:"]
+                if py and b in self._q_bigrams:
+                    self._q_bigram_py.add(py[0])
         self._q_bigram_total = sum(self._q_bigrams.values())
+        self._q_words = [u.alternatives[0][0] for u in plan.units if u.kind == "word"]
+        self._q_word_set = frozenset(self._q_words)
 
-    def _bigram_dice(self, bigrams: frozenset[str]) -> float:
+    def _rivalry(self, terms: frozenset[str]) -> float:
+        """How clearly the phrasing names an alternative to a query word it lacks, in [0, 1].
+
+        Frequent words weigh little in the overlaps, yet 花呗 against 借呗 or 支付宝 against 银行卡 is
+        the whole difference between two entries. Such words are alternatives: the library's entries
+        rarely have both (far less often than chance would put them together). A phrasing that lacks a
+        query word and has one of its alternatives is about something else; learnt from the library,
+        so no list of rivals needs to be kept."""
+        index = self._index
+        missing = [a for a in self._q_words if a not in terms and index.df(a) >= RIVAL_MIN_DF]
+        if not missing:
+            return 0.0
+        words = self._q_word_set
+        best = 0.0
+        for b in terms:
+            if b[:2] != "w:" or b in words or index.df(b) < RIVAL_MIN_DF:
+                continue
+            for a in missing:
+                ratio = index.association(a, b)
+                if ratio is not None and ratio < RIVAL_RATIO:
+                    best = max(best, 1.0 - ratio / RIVAL_RATIO)
+        return best
+
+    def _bigram_dice(self, bigrams: tuple[tuple[str, str], ...]) -> float:
         q = self._q_bigrams
         if not q:
             return 0.0
+        q_py = self._q_bigram_py
         common = total = 0.0
-        for bg in bigrams:
+        for bg, py in bigrams:
             w = self._idf_of(bg)
             total += w
             if bg in q:
                 common += w
+            elif py in q_py:
+                common += w * PINYIN_CREDIT
         return _tversky(common, self._q_bigram_total, total)
 
     def _cidf(self, ch: str) -> float:
@@ -137,29 +182,45 @@ class Scorer:
         sound = fuzz.ratio(self._plan.pinyin, phr.pinyin) if self._plan.pinyin and phr.pinyin else 0.0
         return max(text, 0.9 * sound) / 100.0
 
-    def score(self, slot: int) -> tuple[float, int]:
-        """(score in [0, 1] before boosts, index of the best phrasing)."""
+    def score(self, slot: int) -> float:
+        """An upper bound of `rescore(slot)` (everything but `_rivalry`), in [0, 1] before boosts.
+        Cheap enough for every candidate; the engine rescores only those that can still reach the
+        hits it shows."""
         adoc = self._index.doc(slot)
         assert adoc is not None
-        best = 0.0
-        best_i = 0
         n_q = max(self._plan.content_size, 1)
         feats = self._index.features(slot)
+        values: list[float] = []
         for i, phr in enumerate(adoc.phrasings):
-            terms = feats.terms[i]
             n_p = max(len(phr.content), 1)
             lam = min(0.85, max(0.4, n_p / (n_p + n_q)))
-            cov = self._query_coverage(terms) ** lam * self._phrase_coverage(phr) ** (1 - lam)
-            value = (
+            cov = self._query_coverage(feats.terms[i]) ** lam * self._phrase_coverage(phr) ** (1 - lam)
+            values.append(
                 COVERAGE_WEIGHT * cov
                 + FUZZY_WEIGHT * self._fuzzy(phr)
                 + CHAR_WEIGHT * self._char_dice(feats.chars[i])
                 + BIGRAM_WEIGHT * self._bigram_dice(feats.bigrams[i])
             )
-            if value > best:
-                best, best_i = value, i
-        extra = self._query_coverage(feats.extra)
-        value = (1 - EXTRA_FIELDS_WEIGHT) * best + EXTRA_FIELDS_WEIGHT * extra
+        self._phrasing_values[slot] = values
+        return self._combine(adoc, feats, values)[0]
+
+    def rescore(self, slot: int) -> tuple[float, int]:
+        """(score in [0, 1] before boosts, index of the best phrasing)."""
+        if slot not in self._phrasing_values:
+            self.score(slot)
+        adoc = self._index.doc(slot)
+        assert adoc is not None
+        feats = self._index.features(slot)
+        values = [
+            v - RIVAL_WEIGHT * self._rivalry(terms)
+            for v, terms in zip(self._phrasing_values[slot], feats.terms, strict=True)
+        ]
+        return self._combine(adoc, feats, values)
+
+    def _combine(self, adoc: AnalysedDoc, feats: DocFeatures, values: list[float]) -> tuple[float, int]:
+        best_i = max(range(len(values)), key=values.__getitem__)
+        best = max(values[best_i], 0.0)
+        value = (1 - EXTRA_FIELDS_WEIGHT) * best + EXTRA_FIELDS_WEIGHT * self._query_coverage(feats.extra)
         if self._plan.shortcut and adoc.shortcut_terms:
             if adoc.shortcut_terms[0] == "sc:" + self._plan.shortcut:
                 value = max(value, 0.98)
