@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
             "知识库与话术": LazyArea(self._build_library_panel),
             "升级": LazyArea(self._build_escalation_panel),
             "质检": LazyArea(self._build_qa_panel),
+            "设置": LazyArea(self._build_settings_panel),
         }
         self.areas = QStackedWidget()
         for title, description in NAV_AREAS:
@@ -292,6 +293,25 @@ class MainWindow(QMainWindow):
         panel.set_user(self.user)
         return panel
 
+    def _build_settings_panel(self) -> QWidget:
+        from dyy_desk.ui.panels.settings_panel import SettingsPanel
+
+        return SettingsPanel(
+            workspace=self.workspace,
+            settings=self.settings,
+            runner=self.runner,
+            signals=self.signals,
+            save_settings=lambda s: save_settings(self.workspace.paths.config_dir, s),
+            open_sync_settings=self._open_sync_settings,
+            open_team_key=self._open_team_key,
+        )
+
+    def _open_sync_settings(self) -> None:
+        self.maintenance.sync.show_settings()
+
+    def _open_team_key(self) -> None:
+        self.maintenance.sync.show_team_key()
+
     def restore_layout(self) -> bool:
         """Put the window back where the user left it; False when there is nothing saved."""
         if self.settings.splitter_state:
@@ -384,6 +404,11 @@ class MainWindow(QMainWindow):
     def _on_changes(self, changes: Changes, _initiator: object) -> None:
         if changes.tickets:
             self.refresh_due_counts()
+        if changes.users:  # added or renamed in 设置: the header's list follows, the person stays
+            self.runner.run_db(
+                lambda _ctx: self.workspace.directory.users(),
+                on_done=lambda users: self.header.set_users(users, self.user),
+            )
 
     def refresh_due_counts(self) -> None:
         hours = self.settings.due_soon_hours

@@ -68,7 +68,9 @@ def confirm_switch(parent: QWidget | None, auth: AuthService, user: UserRow) -> 
     return dialog is None or dialog.exec() == QDialog.DialogCode.Accepted
 
 
-def change_password(parent: QWidget | None, auth: AuthService, actor: UserRow, target: UserRow) -> bool:
+def change_password_dialog(
+    parent: QWidget | None, auth: AuthService, actor: UserRow, target: UserRow
+) -> PasswordDialog:
     """修改密码: the user themself types the old one; an admin resetting someone else does not."""
     own = actor.id == target.id and auth.has_password(user_id=target.id)
 
@@ -84,7 +86,7 @@ def change_password(parent: QWidget | None, auth: AuthService, actor: UserRow, t
             return str(exc)
         return None
 
-    dialog = PasswordDialog(
+    return PasswordDialog(
         title=_("修改密码"),
         prompt=_("修改{who}的密码。").format(who=_who(target)),
         submit=save,
@@ -92,4 +94,7 @@ def change_password(parent: QWidget | None, auth: AuthService, actor: UserRow, t
         ask_new=True,
         parent=parent,
     )
-    return dialog.exec() == QDialog.DialogCode.Accepted
+
+
+def change_password(parent: QWidget | None, auth: AuthService, actor: UserRow, target: UserRow) -> bool:
+    return change_password_dialog(parent, auth, actor, target).exec() == QDialog.DialogCode.Accepted

@@ -116,3 +116,23 @@ def test_a_background_reload_leaves_the_agent_in_the_area_they_are_in(qtbot: Any
     assert window.areas.currentIndex() == 3
     assert window.queue.selected_ticket_id() == selected  # still selected, not announced again
     assert shown == []
+
+
+def test_settings_area_is_wired_and_a_new_user_reaches_the_header(qtbot: Any, window: Any) -> None:
+    from dyy_desk.core.types import Role
+    from dyy_desk.services.user_admin import UserAdminService
+
+    window.nav.show_area(6)  # 设置
+    settle(window)
+    assert _lazy(window, "设置").is_built
+    ws = window.workspace
+    admin = UserAdminService(engine=ws.engine, clock=ws.clock, origin=ws.machine_id)
+    supervisor = next(u for u in ws.directory.users() if u.name == "赵敏")
+    me = window.user
+    _row, changes = admin.add_user(actor_id=supervisor.id, name="周杰", role=Role.AGENT)
+    window.signals.operation_did_execute.emit(changes, None)
+    settle(window)
+    names = [window.header.user_combo.itemText(i) for i in range(window.header.user_combo.count())]
+    assert any(name.startswith("周杰") for name in names)
+    assert window.user == me
+    assert window.header.user_combo.currentData() == me
