@@ -26,7 +26,6 @@ from dyy_desk.services.workspace import Workspace
 from dyy_desk.ui.maintenance import Maintenance
 from dyy_desk.ui.menus import build_menus
 from dyy_desk.ui.notifications import DeadlineBanner
-from dyy_desk.ui.panels.not_built_panel import NotBuiltPanel
 from dyy_desk.ui.panels.queue_panel import QueuePanel
 from dyy_desk.ui.panels.ticket_detail_panel import TicketDetailPanel
 from dyy_desk.ui.signals import AppSignals
@@ -46,14 +45,14 @@ if TYPE_CHECKING:
     from dyy_desk.ui.panels.qa_panel import QAPanel
     from dyy_desk.ui.search_popup import SearchPopup
 
-NAV_AREAS: list[tuple[str, str]] = [
-    (N_("工单"), ""),
-    (N_("知识库与话术"), N_("FAQ 与回复话术：按拼音、错别字、繁体都能搜到答案，一键复制并填好占位符。")),
-    (N_("SOP"), N_("退货、换货、仅退款等售后处理清单，带 24/48 小时倒计时。")),
-    (N_("升级"), N_("差评集中、重复投诉、平台介入时自动升级，并要求复盘。")),
-    (N_("质检"), N_("主管每日抽检工单、按评分表打分，客服可申诉。")),
-    (N_("报表"), N_("按客服、品牌方统计处理量、时效和质检结果。")),
-    (N_("设置"), N_("工作时间、节假日、同步文件夹和团队密钥。")),
+NAV_AREAS: list[str] = [
+    N_("工单"),
+    N_("知识库与话术"),
+    N_("SOP"),
+    N_("升级"),
+    N_("质检"),
+    N_("报表"),
+    N_("设置"),
 ]
 TICK_MS = 1000
 DUE_COUNT_REFRESH_MS = 30_000
@@ -125,16 +124,17 @@ class MainWindow(QMainWindow):
         self.compact: CompactWindow | None = None
         self._lazy_areas = {
             "知识库与话术": LazyArea(self._build_library_panel),
+            "SOP": LazyArea(self._build_sop_panel),
             "升级": LazyArea(self._build_escalation_panel),
             "质检": LazyArea(self._build_qa_panel),
+            "报表": LazyArea(self._build_reports_panel),
             "设置": LazyArea(self._build_settings_panel),
         }
         self.areas = QStackedWidget()
-        for title, description in NAV_AREAS:
-            area: QWidget = self._lazy_areas.get(title) or NotBuiltPanel(_(title), _(description))
-            self.areas.addWidget(self.work_splitter if title == "工单" else area)
+        for title in NAV_AREAS:
+            self.areas.addWidget(self._lazy_areas.get(title, self.work_splitter))
 
-        self.nav = NavigationList([_(title) for title, _blurb in NAV_AREAS])
+        self.nav = NavigationList([_(title) for title in NAV_AREAS])
         self.nav.area_changed.connect(self.areas.setCurrentIndex)
         self.header = HeaderBar()
         self.header.user_chosen.connect(self.switch_user)
@@ -292,6 +292,27 @@ class MainWindow(QMainWindow):
         )
         panel.set_user(self.user)
         return panel
+
+    def _build_sop_panel(self) -> QWidget:
+        from dyy_desk.ui.panels.sop_panel import SopPanel
+
+        return SopPanel(
+            sop=self.workspace.sop,
+            runner=self.runner,
+            signals=self.signals,
+            clock_now=self.workspace.clock.now,
+        )
+
+    def _build_reports_panel(self) -> QWidget:
+        from dyy_desk.services.report_service import ReportService
+        from dyy_desk.ui.panels.reports_panel import ReportsPanel
+
+        return ReportsPanel(
+            reports=ReportService(engine=self.workspace.engine, clock=self.workspace.clock),
+            runner=self.runner,
+            signals=self.signals,
+            clock_now=self.workspace.clock.now,
+        )
 
     def _build_settings_panel(self) -> QWidget:
         from dyy_desk.ui.panels.settings_panel import SettingsPanel
@@ -489,7 +510,7 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> None:
         from dyy_desk.ui.dialogs.shortcuts_dialog import ShortcutsDialog
 
-        ShortcutsDialog([_(title) for title, _blurb in NAV_AREAS], self).exec()
+        ShortcutsDialog([_(title) for title in NAV_AREAS], self).exec()
 
     def show_about(self) -> None:
         QMessageBox.about(

@@ -144,11 +144,22 @@ class Maintenance(QObject):
             return
         self._backup_timer.start()
         self.daily_backup()
-        self._library().load_index()
-        self.escalations.start()
         self.notifier.start()  # deadlines that passed while the app was closed are flagged now
         self.sync.start()
         self._populate_sync_menu()
+        # The search index and the first escalation pass are the two big loads (tens of MB each at
+        # 100k tickets): one after the other, so their peaks do not add up.
+        library = self._library()
+        if library.index_loaded:
+            self.escalations.start()
+            return
+        library.index_ready.connect(self._start_escalations_once)
+        library.load_index()
+
+    def _start_escalations_once(self) -> None:
+        self._library().index_ready.disconnect(self._start_escalations_once)
+        if not self._stopped:
+            self.escalations.start()
 
     def stop(self) -> None:
         self._stopped = True

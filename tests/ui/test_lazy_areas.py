@@ -136,3 +136,12 @@ def test_settings_area_is_wired_and_a_new_user_reaches_the_header(qtbot: Any, wi
     assert any(name.startswith("周杰") for name in names)
     assert window.user == me
     assert window.header.user_combo.currentData() == me
+
+
+def test_every_area_opens_a_real_panel(qtbot: Any, window: Any) -> None:
+    for row in range(1, window.nav.model().rowCount()):
+        window.nav.show_area(row)
+        settle(window)
+        assert window.areas.currentIndex() == row
+    assert all(area.is_built for area in window._lazy_areas.values())
+    assert len(window._lazy_areas) == window.nav.model().rowCount() - 1  # all but 工单 itself
