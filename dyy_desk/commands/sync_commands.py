@@ -64,7 +64,11 @@ def _with_sync(args: argparse.Namespace, work: Callable[[SyncService], int]) -> 
     try:
         keys = TeamKeyStore(paths.config_dir, allow_unprotected_file=args.allow_unprotected_file)
         service = SyncService(
-            engine=workspace.engine, clock=workspace.clock, machine_id=workspace.machine_id, keys=keys
+            engine=workspace.engine,
+            clock=workspace.clock,
+            machine_id=workspace.machine_id,
+            keys=keys,
+            backups=workspace.backups,  # `import --yes` copies the database first
         )
         return work(service)
     except BundleError as exc:

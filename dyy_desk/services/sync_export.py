@@ -28,9 +28,11 @@ from dyy_desk.core.sync.manifest import (
 from dyy_desk.core.sync.records import RecordKind, canonical_json
 from dyy_desk.db.repos.tables import clients
 from dyy_desk.services import sync_phases
+from dyy_desk.services.audit import append_audit
 from dyy_desk.services.errors import ServiceError
+from dyy_desk.services.sync_lines import LineBuilder, raw_select
 from dyy_desk.services.sync_registry import SCHEMA_VERSION, TableSpec, specs
-from dyy_desk.services.sync_rows import BATCH, LineBuilder, stamp_local_edits, sync_joined
+from dyy_desk.services.sync_rows import BATCH, stamp_local_edits, sync_joined
 from dyy_desk.services.sync_state import MachineState, large_page_cache, load_state, save_state, sync_row
 from dyy_desk.services.sync_stream import BundleWriter, write_encrypted
 
@@ -73,7 +75,9 @@ def export_bundle(
     mask_personal_data: bool = False,
     progress: Progress | None = None,
     cancel: CancelCheck | None = None,
+    actor_id: str | None = None,
 ) -> ExportResult:
+    """Write the bundle and record it (sequence number, audit entry) in one transaction."""
     if client_name is not None and library_only:
         raise ServiceError("“只导出知识库”和“只导出一个品牌方”不能同时使用。")
     phases = sync_phases.start("export")
@@ -92,6 +96,20 @@ def export_bundle(
                 progress,
                 cancel,
                 phases,
+            )
+            append_audit(
+                conn,
+                at=now,
+                actor_id=actor_id,
+                action="sync_export",
+                target=f"bundle:{out.name}",
+                details={
+                    "scope": result.scope,
+                    "sequence": result.sequence,
+                    "masked": result.masked,
+                    "records": result.counts,
+                    "bytes": result.size_bytes,
+                },
             )
         commit_start = time.perf_counter()
     phases.add("commit", time.perf_counter() - commit_start)
@@ -128,48 +146,52 @@ def _export(
         total = sum(
             conn.execute(select(func.count()).select_from(q.subquery())).scalar_one() for _, q in selects
         )
-    writer = BundleWriter(phases=phases)
-    done = 0
-    for spec, query in selects:
-        label = f"正在导出{spec.label or spec.name}"
-        start = time.perf_counter()
-        result = conn.execute(query).yield_per(BATCH)
-        builder = LineBuilder(spec, list(result.keys()), mask=scope.masked, origin=state.origin)
-        line, id_at, add, table = builder.line, builder.id_at, writer.add, spec.name
-        for row in result:
-            add(table, row[id_at], line(row).encode("utf-8"))
-            done += 1
-            if done % BATCH == 0:
-                _tick(progress, cancel, done, total, label)
-        phases.add(f"read + write lines: {spec.name}", time.perf_counter() - start)
-    _tick(progress, cancel, done, total, "正在加密")
-    sequence = 0
-    if scope.kind is ScopeKind.ALL_CHANGES:
-        sequence = state.next_sequence
-        state.next_sequence += 1
-        state.exported_seq = state.local_seq
-        for spec in chosen:
-            if spec.kind is RecordKind.APPEND_ONLY:
-                top = conn.execute(select(func.max(literal_column("rowid"))).select_from(spec.table)).scalar()
-                state.marks[spec.name] = int(top or 0)
-    tables = writer.tables()
-    manifest = Manifest(
-        FORMAT_VERSION,
-        SCHEMA_VERSION,
-        state.team_id,
-        state.origin,
-        state.name,
-        sequence,
-        now,
-        scope,
-        tables,
-    )
-    check_manifest_fields(manifest)
-    line_bytes = canonical_json(manifest_to_json(manifest)).encode("utf-8")
-    with phases.timed("encrypt + write file"):
-        size = write_encrypted(out, writer.finish(line_bytes), key)
-    save_state(conn, state, last_export_at=now.isoformat())
-    _tick(progress, None, total, total, "完成")
+    with BundleWriter(phases=phases) as writer:
+        done = 0
+        for spec, query in selects:
+            label = f"正在导出{spec.label or spec.name}"
+            start = time.perf_counter()
+            result = conn.execute(raw_select(query)).yield_per(BATCH)
+            builder = LineBuilder(
+                spec, list(result.keys()), mask=scope.masked, origin=state.origin, dialect=conn.dialect
+            )
+            line, id_at, add, table = builder.line, builder.id_at, writer.add, spec.name
+            for row in result:
+                add(table, row[id_at], line(row).encode("utf-8"))
+                done += 1
+                if done % BATCH == 0:
+                    _tick(progress, cancel, done, total, label)
+            phases.add(f"read + write lines: {spec.name}", time.perf_counter() - start)
+        _tick(progress, cancel, done, total, "正在加密")
+        sequence = 0
+        if scope.kind is ScopeKind.ALL_CHANGES:
+            sequence = state.next_sequence
+            state.next_sequence += 1
+            state.exported_seq = state.local_seq
+            for spec in chosen:
+                if spec.kind is RecordKind.APPEND_ONLY:
+                    top = conn.execute(
+                        select(func.max(literal_column("rowid"))).select_from(spec.table)
+                    ).scalar()
+                    state.marks[spec.name] = int(top or 0)
+        tables = writer.tables()
+        manifest = Manifest(
+            FORMAT_VERSION,
+            SCHEMA_VERSION,
+            state.team_id,
+            state.origin,
+            state.name,
+            sequence,
+            now,
+            scope,
+            tables,
+        )
+        check_manifest_fields(manifest)
+        line_bytes = canonical_json(manifest_to_json(manifest)).encode("utf-8")
+        with phases.timed("encrypt + write file"):
+            size = write_encrypted(out, writer.finish(line_bytes), key)
+        save_state(conn, state, last_export_at=now.isoformat())
+        _tick(progress, None, total, total, "完成")
     return ExportResult(
         out, scope.encode(), sequence, scope.masked, {t: s.count for t, s in tables.items()}, size
     )

@@ -12,15 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Dialect, Engine, and_, bindparam, insert, select, update
 
 from dyy_desk.core.changes import Changes
 from dyy_desk.core.sync.errors import BundleError, Refusal
@@ -36,22 +37,24 @@ from dyy_desk.core.sync.merge import Conflict, Outcome, plan_merge
 from dyy_desk.core.sync.records import (
     ParsedRecord,
     RecordKind,
-    parse_append_only_line,
+    match_append_only,
+    parse_mutable_line,
     parse_record_json,
 )
 from dyy_desk.core.ticket_numbers import parse_ticket_number
 from dyy_desk.db.repos.tables import ticket_counters
 from dyy_desk.services import sync_phases
+from dyy_desk.services.audit import append_audit
+from dyy_desk.services.sync_bulk import BULK_ROWS, DbConverter, DeferredIndexes, db_converter, is_empty
 from dyy_desk.services.sync_export import CancelCheck, Progress, SyncCancelled, not_joined_error, stamp_all
 from dyy_desk.services.sync_registry import SCHEMA_VERSION, TableSpec, converter, spec_for, specs, table_names
 from dyy_desk.services.sync_report import MAX_LISTED_CONFLICTS, ImportReport, TableReport
 from dyy_desk.services.sync_rows import (
-    RowMeta,
     chunks,
     encode_meta,
     insert_rows,
     load_local,
-    row_from_parsed,
+    parsed_row,
     row_from_record,
     write_meta,
 )
@@ -67,6 +70,7 @@ from dyy_desk.services.sync_stream import STREAM_LIMITS, iter_lines, read_plaint
 
 CHUNK = 1000
 _HASH_BLOCK = 512  # lines hashed per call
+_HASHES_AHEAD = 8  # blocks waiting for the hashing thread
 _EMPTY_SHA = hashlib.sha256().hexdigest()
 
 
@@ -94,10 +98,13 @@ def apply_import(
     progress: Progress | None = None,
     cancel: CancelCheck | None = None,
     on_tickets_changed: Callable[[], None] | None = None,
+    actor_id: str | None = None,
 ) -> ImportReport:
     """Import in one transaction. `on_tickets_changed` (e.g. `workspace.tickets.invalidate_queue`) is
     called after the commit if tickets or their timelines changed; the report's `changes` says the same."""
-    report = _run(engine, machine_id, key, path, now, write=True, progress=progress, cancel=cancel)
+    report = _run(
+        engine, machine_id, key, path, now, write=True, progress=progress, cancel=cancel, actor_id=actor_id
+    )
     if report.changes.tickets and on_tickets_changed is not None:
         on_tickets_changed()
     return report
@@ -113,13 +120,19 @@ def _run(
     write: bool,
     progress: Progress | None,
     cancel: CancelCheck | None,
+    actor_id: str | None = None,
 ) -> ImportReport:
     phases = sync_phases.start("import")
     with phases.timed("read + decrypt file"):
         plaintext = read_plaintext(path, key)
     lines = iter_lines(plaintext, phases=phases)
-    manifest = _manifest(next(lines, None))
-    with sync_phases.bulk_gc(), engine.connect() as conn:
+    with (
+        closing(lines),  # stops the inflating thread however this ends
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-sha256") as hasher,
+        sync_phases.bulk_gc(),
+        engine.connect() as conn,
+    ):
+        manifest = _manifest(next(lines, None))
         trans = conn.begin()
         cache: AbstractContextManager[None] | None = None
         try:
@@ -136,7 +149,14 @@ def _run(
             with phases.timed("stamp local edits"):
                 stamp_all(conn, state, now)  # local edits get versions before they meet incoming ones
             importer = _Importer(
-                conn, state, manifest, write=write, progress=progress, cancel=cancel, phases=phases
+                conn,
+                state,
+                manifest,
+                hasher,
+                write=write,
+                progress=progress,
+                cancel=cancel,
+                phases=phases,
             )
             start = time.perf_counter()
             feed = importer.feed
@@ -150,15 +170,24 @@ def _run(
                 - sum(
                     v
                     for k, v in phases.seconds.items()
-                    if k.startswith(("merge + write", "inflate", "parents"))
+                    if k.startswith(("merge + write", "split", "parents", "rebuild"))
                 )
             )
             phases.add("parse + check lines", rest)
             gaps = gaps_after(
                 conn, origin=manifest.origin, name=manifest.origin_name, sequence=manifest.sequence
             )
+            report = importer.report(applied=write, gaps=gaps, now=now)
             if write:
                 importer.after_apply(now)
+                append_audit(
+                    conn,
+                    at=now,
+                    actor_id=actor_id,
+                    action="sync_import",
+                    target=f"bundle:{path.name}",
+                    details=audit_details(report),
+                )
                 with phases.timed("commit"):
                     trans.commit()
             else:
@@ -170,7 +199,22 @@ def _run(
         finally:
             if cache is not None:
                 cache.__exit__(None, None, None)  # back to the usual size, after commit or rollback
-    return importer.report(applied=write, gaps=gaps, now=now)
+    return report
+
+
+def audit_details(report: ImportReport) -> dict[str, object]:
+    """What the audit log keeps of an applied import: whose bundle, and how much it changed."""
+    return {
+        "origin": report.origin,
+        "origin_name": report.origin_name,
+        "sequence": report.sequence,
+        "scope": report.scope,
+        "masked": report.masked,
+        "tables": {
+            t.table: {"new": t.new, "changed": t.changed, "conflicting": t.conflicting} for t in report.tables
+        },
+        "conflicts": report.conflict_count,
+    }
 
 
 def _manifest(line: bytes | None) -> Manifest:
@@ -218,7 +262,7 @@ def _refuse(spec: TableSpec, record_id: str, reason: str) -> BundleError:
 class _Rules:
     """A table's import checks, laid out once per table instead of once per record."""
 
-    def __init__(self, spec: TableSpec) -> None:
+    def __init__(self, spec: TableSpec, dialect: Dialect) -> None:
         self.spec = spec
         self.known = frozenset(f.name for f in spec.fields)
         self.fields = [
@@ -235,6 +279,25 @@ class _Rules:
         self.ids: set[str] | None = None  # ids in the bundle, kept for tables that are parents
         # all fields, sorted: the fields of an append-only line as exporters write it
         self.line_names = tuple(sorted(self.known)) if spec.kind is RecordKind.APPEND_ONLY else None
+        # all fields, sorted: the fields of a mutable line as exporters write it
+        self.mutable_names = tuple(sorted(self.known)) if spec.kind is RecordKind.MUTABLE else None
+        # the usual line's fields, in line order: driver value, enum values, parent table
+        self.fast: list[tuple[str, DbConverter, frozenset[str] | None, str | None]] | None = None
+        self.insert_sql = ""
+        if self.line_names is not None and not spec.unique and not spec.personal:
+            by_name = {f.name: f for f in spec.fields}
+            self.fast = [
+                (
+                    name,
+                    db_converter(by_name[name], spec.table.c[name], dialect),
+                    spec.enums.get(name),
+                    spec.parents.get(name),
+                )
+                for name in self.line_names
+            ]
+            names = ", ".join(f'"{name}"' for name in ("id", *self.line_names))
+            marks = ", ".join("?" for _ in range(len(self.line_names) + 1))
+            self.insert_sql = f'INSERT INTO "{spec.name}" ({names}) VALUES ({marks})'
 
 
 @dataclass
@@ -246,11 +309,23 @@ class _TableRun:
     count: int = 0
     outcomes: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
     written: int = 0
+    empty: bool = False  # the table had no rows when the import began
+    deferred: DeferredIndexes | None = None
 
-    def hash_lines(self) -> None:
+    hashing: deque[Future[None]] = field(default_factory=deque)
+
+    def hash_lines(self, hasher: ThreadPoolExecutor) -> None:
+        """Hash the collected lines on the hashing thread (one thread: blocks stay in order)."""
         if self.lines:
-            self.digest.update(b"\n".join(self.lines) + b"\n")
-            self.lines.clear()
+            self.hashing.append(hasher.submit(self.digest.update, b"\n".join(self.lines) + b"\n"))
+            self.lines = []
+            while len(self.hashing) > _HASHES_AHEAD:
+                self.hashing.popleft().result()
+
+    def hexdigest(self) -> str:
+        while self.hashing:
+            self.hashing.popleft().result()
+        return str(self.digest.hexdigest())
 
 
 class _Importer:
@@ -259,6 +334,7 @@ class _Importer:
         conn: Connection,
         state: MachineState,
         manifest: Manifest,
+        hasher: ThreadPoolExecutor,
         *,
         write: bool,
         progress: Progress | None,
@@ -266,6 +342,7 @@ class _Importer:
         phases: sync_phases.Phases,
     ) -> None:
         self.conn, self.state, self.manifest, self.write = conn, state, manifest, write
+        self.hasher = hasher
         self.progress, self.cancel, self.phases = progress, cancel, phases
         self.total = sum(s.count for s in manifest.tables.values())
         self.done = 0
@@ -273,6 +350,7 @@ class _Importer:
         self.runs: dict[str, _TableRun] = {}
         self.current: _TableRun | None = None
         self.chunk: list[tuple[ParsedRecord, dict[str, object]]] = []
+        self.fast_rows: list[tuple[object, ...]] = []  # usual append-only lines as driver values
         self.conflicts: list[Conflict] = []
         self.conflict_count = 0
         self.max_version = ""
@@ -291,10 +369,19 @@ class _Importer:
                 f"超过单条上限 {STREAM_LIMITS.max_record_bytes} 字节。",
             )
         run = self.current
-        record = None
-        if run is not None and run.rules.line_names is not None:
+        if run is not None and run.rules.fast is not None and run.rules.line_names is not None:
             # the usual timeline line, read without the JSON decoder (same result: see the function)
-            record = parse_append_only_line(line, run.spec.name, run.rules.line_names)
+            try:
+                matched = match_append_only(line.decode("utf-8"), run.spec.name, run.rules.line_names)
+            except UnicodeDecodeError:
+                matched = None
+            if matched is not None:
+                self._feed_usual(run, line, *matched)
+                return
+        record = None
+        if run is not None and run.rules.mutable_names is not None:
+            # a row at one version, read without the JSON decoder (same result: see the function)
+            record = parse_mutable_line(line, run.spec.name, run.rules.mutable_names)
         if record is None:
             try:
                 record = parse_record_json(_loads(line))
@@ -315,25 +402,62 @@ class _Importer:
                     f"数据包中“{record.table}”表未登记在清单中，文件可能已被改动。",
                     table=record.table,
                 )
-            rules = _Rules(spec)
-            rules.ids = self.bundle_ids.get(spec.name)
-            self.current = self.runs[record.table] = _TableRun(spec, rules)
+            self.current = self.runs[record.table] = self._start_table(spec)
         run = self.current
-        run.lines.append(line)
-        if len(run.lines) >= _HASH_BLOCK:
-            run.hash_lines()
-        run.count += 1
-        if run.count > STREAM_LIMITS.max_records_per_table:
-            raise BundleError(
-                Refusal.TOO_LARGE,
-                f"数据包中“{record.table}”表的记录超过上限 {STREAM_LIMITS.max_records_per_table} 条。",
-                table=record.table,
-            )
+        self._count(run, line)
         values = self._check(run.rules, record)
         if record.version > self.max_version:
             self.max_version = record.version
         self.chunk.append((record, values))
         if len(self.chunk) >= CHUNK:
+            self._flush()
+
+    def _start_table(self, spec: TableSpec) -> _TableRun:
+        rules = _Rules(spec, self.conn.dialect)
+        rules.ids = self.bundle_ids.get(spec.name)
+        run = _TableRun(spec, rules, empty=is_empty(self.conn, spec.table))
+        if self.write and run.empty and self.manifest.tables[spec.name].count >= BULK_ROWS:
+            run.deferred = DeferredIndexes(self.conn, spec.table)
+        return run
+
+    def _count(self, run: _TableRun, line: bytes) -> None:
+        run.lines.append(line)
+        if len(run.lines) >= _HASH_BLOCK:
+            run.hash_lines(self.hasher)
+        run.count += 1
+        if run.count > STREAM_LIMITS.max_records_per_table:
+            raise BundleError(
+                Refusal.TOO_LARGE,
+                f"数据包中“{run.spec.name}”表的记录超过上限 {STREAM_LIMITS.max_records_per_table} 条。",
+                table=run.spec.name,
+            )
+
+    def _feed_usual(
+        self, run: _TableRun, line: bytes, version: str, record_id: str, values: list[object]
+    ) -> None:
+        """`feed` for a usual append-only line of the current table: the same checks, a driver row."""
+        assert self.last is not None and run.rules.fast is not None
+        if record_id <= self.last[1]:
+            raise BundleError(Refusal.MALFORMED, "数据包中的记录顺序不正确或有重复的记录，文件可能已被改动。")
+        self.last = (run.spec.name, record_id)
+        self._count(run, line)
+        row: list[object] = [record_id]
+        refs = self.refs
+        for value, (name, convert, allowed, parent) in zip(values, run.rules.fast, strict=True):
+            try:
+                row.append(convert(value))  # type: ignore[arg-type]  # a plain JSON scalar
+            except ValueError as exc:
+                raise _refuse(run.spec, record_id, str(exc)) from None
+            if allowed is not None and value not in allowed:
+                raise _refuse(run.spec, record_id, f"字段“{name}”的值“{value}”无效")
+            if parent is not None and value is not None:
+                refs[parent].add(str(value))
+        if run.rules.ids is not None:
+            run.rules.ids.add(record_id)
+        if version > self.max_version:
+            self.max_version = version
+        self.fast_rows.append(tuple(row))
+        if len(self.fast_rows) >= CHUNK:
             self._flush()
 
     def _check(self, rules: _Rules, record: ParsedRecord) -> dict[str, object]:
@@ -377,7 +501,10 @@ class _Importer:
         run = self.current
         if run is None:
             return
-        run.hash_lines()
+        if run.deferred is not None:
+            with self.phases.timed(f"rebuild indexes: {run.spec.name}"):
+                run.deferred.restore()
+        run.hash_lines(self.hasher)
         summary = self.manifest.tables[run.spec.name]
         name = run.spec.name
         if run.count != summary.count:
@@ -386,7 +513,7 @@ class _Importer:
                 f"数据包中“{name}”表应有 {summary.count} 条记录，实际只有 {run.count} 条，文件可能已损坏。",
                 table=name,
             )
-        if run.digest.hexdigest() != summary.sha256:
+        if run.hexdigest() != summary.sha256:
             raise BundleError(
                 Refusal.CHECKSUM, f"数据包中“{name}”表的校验和不一致，文件可能已损坏或被改动。", table=name
             )
@@ -424,43 +551,56 @@ class _Importer:
 
     # --- merge and write ---------------------------------------------------------------------
     def _flush(self) -> None:
-        if not self.chunk or self.current is None:
+        if not (self.chunk or self.fast_rows) or self.current is None:
             return
-        spec, records = self.current.spec, self.chunk
-        self.chunk = []
+        run, records, usual = self.current, self.chunk, self.fast_rows
+        spec = run.spec
+        self.chunk, self.fast_rows = [], []
         start = time.perf_counter()
         if spec.kind is RecordKind.APPEND_ONLY:
-            self._append(spec, records)
+            self._append(run, records, usual)
         else:
             self._merge(spec, records)
         self.phases.add(f"merge + write: {spec.name}", time.perf_counter() - start)
-        self.done += len(records)
+        self.done += len(records) + len(usual)
         if self.cancel is not None and self.cancel():
             raise SyncCancelled()
         if self.progress is not None:
             self.progress(self.done, self.total, f"正在{'导入' if self.write else '检查'}{spec.label}")
 
-    def _append(self, spec: TableSpec, records: list[tuple[ParsedRecord, dict[str, object]]]) -> None:
+    def _append(
+        self,
+        run: _TableRun,
+        records: list[tuple[ParsedRecord, dict[str, object]]],
+        usual: list[tuple[object, ...]],
+    ) -> None:
         # Append-only records are a union by id: no record objects, no merge, just the new rows.
-        t = spec.table
-        ids = [r.id for r, _ in records]
-        existing = set(self.conn.execute(select(t.c.id).where(t.c.id.in_(ids))).scalars())
-        run = self.runs[spec.name]
+        # Into a table that was empty, every record is new (ids in a bundle never repeat).
+        t = run.spec.table
+        existing: set[str] = set()
+        if not run.empty:
+            ids = [r.id for r, _ in records] + [row[0] for row in usual]
+            existing = set(self.conn.execute(select(t.c.id).where(t.c.id.in_(ids))).scalars())
         new = [(r, values) for r, values in records if r.id not in existing]
-        run.outcomes[Outcome.NEW] += len(new)
-        run.outcomes[Outcome.UNCHANGED] += len(records) - len(new)
+        new_rows = [row for row in usual if row[0] not in existing] if existing else usual
+        added = len(new) + len(new_rows)
+        run.outcomes[Outcome.NEW] += added
+        run.outcomes[Outcome.UNCHANGED] += len(records) + len(usual) - added
         if self.write and new:
             insert_rows(self.conn, t, [{"id": r.id, **values} for r, values in new])
-            run.written += len(new)
+        if self.write and new_rows:
+            self.conn.exec_driver_sql(run.rules.insert_sql, new_rows)
+        if self.write:
+            run.written += added
 
     def _merge(self, spec: TableSpec, parsed: list[tuple[ParsedRecord, dict[str, object]]]) -> None:
-        local = load_local(self.conn, spec, [p.id for p, _ in parsed])
         run = self.runs[spec.name]
-        rows: list[tuple[str, dict[str, Any], RowMeta, int]] = []
+        local = {} if run.empty else load_local(self.conn, spec, [p.id for p, _ in parsed])
+        rows: list[tuple[str, dict[str, Any], str, int]] = []  # id, values, meta text, row hash
         # A record with no local row is new and written as it came: no merge, no record object.
         for p, values in parsed:
             if p.id not in local:
-                rows.append((p.id, *row_from_parsed(spec, p, values)))
+                rows.append((p.id, *parsed_row(spec, p, values)))
         run.outcomes[Outcome.NEW] += len(rows)
         others = [p.to_record() for p, _ in parsed if p.id in local]
         if others:
@@ -471,7 +611,9 @@ class _Importer:
             room = MAX_LISTED_CONFLICTS - len(self.conflicts)
             if room > 0:
                 self.conflicts.extend(plan.conflicts[:room])
-            rows.extend((merged.id, *row_from_record(spec, merged)) for merged in plan.writes)
+            for merged in plan.writes:
+                values, meta, h = row_from_record(spec, merged)
+                rows.append((merged.id, values, encode_meta(meta), h))
             rows.sort(key=lambda row: row[0])
         self._check_unique(spec, [(rid, values) for rid, values, _, _ in rows])
         if spec.name == "ticket":
@@ -488,7 +630,7 @@ class _Importer:
             insert_rows(self.conn, t, [{"id": rid, **v} for rid, v, _, _ in new_rows])
             self.conn.exec_driver_sql(
                 "INSERT INTO sync_row (table_name, id, row_hash, meta, local_seq) VALUES (?, ?, ?, ?, 0)",
-                [(spec.name, rid, h, encode_meta(meta)) for rid, _, meta, h in new_rows],
+                [(spec.name, rid, h, meta) for rid, _, meta, h in new_rows],
             )
         if old_rows:
             by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
@@ -497,9 +639,7 @@ class _Importer:
             for keys, batch in by_keys.items():
                 stmt = update(t).where(t.c.id == bindparam("_id")).values({k: bindparam(k) for k in keys})
                 self.conn.execute(stmt, batch)
-            write_meta(
-                self.conn, [(spec.name, rid, h, encode_meta(meta), None) for rid, _, meta, h in old_rows]
-            )
+            write_meta(self.conn, [(spec.name, rid, h, meta, None) for rid, _, meta, h in old_rows])
         run.written += len(rows)
 
     def _check_unique(self, spec: TableSpec, rows: Sequence[tuple[str, dict[str, Any]]]) -> None:

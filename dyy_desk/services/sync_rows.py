@@ -20,16 +20,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Table, and_, bindparam, insert, select, update
 
-from dyy_desk.core.sync.hlc import COUNTER_DIGITS, MAX_WALL_MS, WALL_DIGITS, Hlc, HybridClock, wall_ms_of
+from dyy_desk.core.sync.hlc import Hlc, HybridClock, wall_ms_of
 from dyy_desk.core.sync.records import (
     FieldState,
     JsonValue,
     ParsedRecord,
     RecordKind,
     SyncRecord,
-    json_scalar,
 )
-from dyy_desk.services.sync_registry import ColumnKind, TableSpec, from_json, instant_text, to_json
+from dyy_desk.services.sync_lines import raw_select, value_readers
+from dyy_desk.services.sync_registry import TableSpec, from_json, to_json
 from dyy_desk.services.sync_state import MachineState, sync_row
 
 BATCH = 2000
@@ -140,16 +140,12 @@ def _pages(conn: Connection, spec: TableSpec) -> Iterator[Row[Any]]:
     last = ""
     while True:
         page = conn.execute(
-            sync_joined(spec).where(spec.table.c.id > last).order_by(spec.table.c.id).limit(BATCH)
+            raw_select(sync_joined(spec).where(spec.table.c.id > last).order_by(spec.table.c.id).limit(BATCH))
         ).fetchall()
         if not page:
             return
         yield from page
         last = page[-1].id
-
-
-def db_values(spec: TableSpec, row: Row[Any]) -> list[object]:
-    return [row._mapping[f.name] for f in spec.fields] + [bool(row._mapping["deleted"])]
 
 
 def _positions(row: Row[Any], names: Sequence[str]) -> list[int]:
@@ -171,11 +167,14 @@ def stamp_local_edits(conn: Connection, spec: TableSpec, state: MachineState, no
     table_updates: list[tuple[str, str, str]] = []
     stamped = 0
     where: list[int] = []
+    readers = value_readers(spec.table, names, conn.dialect)  # rows come raw: see sync_lines
+    edited_at = names.index(spec.edited_at) if spec.edited_at else -1
+    keys = [_ascii(name) + ":[" for name in names]
     for row in _pages(conn, spec):
         if not where:
             where = _positions(row, [*names, "deleted", "_hash", "_meta", "id"])
         *field_at, deleted_at, hash_at, meta_at, id_at = where
-        values: list[object] = [row[i] for i in field_at]
+        values: list[object] = [read(row[i]) for read, i in zip(readers, field_at, strict=True)]
         values.append(bool(row[deleted_at]))
         texts = [repr(v) for v in values]  # row_hash(values) and value_hash(v) from one repr each
         hashed = _row_hash_of_reprs(texts)
@@ -183,7 +182,17 @@ def stamp_local_edits(conn: Connection, spec: TableSpec, state: MachineState, no
         if old_hash is not None and old_hash == hashed and old_meta is not None:
             continue
         meta = decode_meta(old_meta) if old_meta is not None else None
-        version = _new_version(spec, row, meta, state.clock, now)
+        version = _new_version(values[edited_at] if edited_at >= 0 else None, meta, state.clock, now)
+        row_id = row[id_at]
+        if meta is None:  # never stamped (all rows, the first time): every field at this version
+            crcs = [zlib.crc32(text.encode("utf-8")) for text in texts[:-1]]
+            text = _first_meta(keys, version, crcs, bool(values[-1]))
+            inserts.append((spec.name, row_id, hashed, text, seq))
+            table_updates.append((version, state.origin, row_id))
+            stamped += 1
+            if len(table_updates) >= BATCH:
+                _flush_stamps(conn, spec, inserts, updates, table_updates)
+            continue
         fields: dict[str, FieldMeta] = {}
         changed = False
         old_fields = meta.fields if meta else {}
@@ -206,7 +215,6 @@ def stamp_local_edits(conn: Connection, spec: TableSpec, state: MachineState, no
             deleted = old_deleted
         new_meta = RowMeta(fields, deleted)
         top = new_meta.max_version()
-        row_id = row[id_at]
         entry = (spec.name, row_id, hashed, encode_meta(new_meta), seq)
         if meta:
             updates.append(entry)
@@ -220,10 +228,20 @@ def stamp_local_edits(conn: Connection, spec: TableSpec, state: MachineState, no
     return stamped
 
 
-def _new_version(
-    spec: TableSpec, row: Row[Any], meta: RowMeta | None, clock: HybridClock, now: datetime
-) -> str:
-    edited = row._mapping[spec.edited_at] if spec.edited_at else None
+def _first_meta(keys: list[str], version: str, crcs: list[int], deleted: bool) -> str:
+    """`encode_meta` of a row stamped for the first time: every field and the deleted flag at
+    `version`, no base, not masked (tested through the import, which builds it the general way)."""
+    return (
+        '{"v":['
+        + _ascii(version)
+        + '],"f":{'
+        + ",".join([f"{key}0,-1,0,{crc}]" for key, crc in zip(keys, crcs, strict=True)])
+        + ('},"d":[0,-1,1]}' if deleted else '},"d":[0,-1,0]}')
+    )
+
+
+def _new_version(edited: object, meta: RowMeta | None, clock: HybridClock, now: datetime) -> str:
+    """A version for an edit made at `edited` (the row's edited-at instant, if it has one)."""
     if not isinstance(edited, datetime):
         return clock.tick(now).encode()
     floor = Hlc.parse(meta.max_version()) if meta else None
@@ -323,120 +341,6 @@ def append_only_json(spec: TableSpec, row: Row[Any], origin: str) -> dict[str, J
     }
 
 
-def _json_text_of(kind: ColumnKind) -> Callable[[object], str]:
-    """`json_scalar(to_json(kind, value))`, specialised per column kind."""
-    if kind is ColumnKind.TEXT:
-        return lambda value: "null" if value is None else _encode(str(value))
-    if kind is ColumnKind.BOOL:
-        return lambda value: "null" if value is None else "true" if value else "false"
-    if kind is ColumnKind.INSTANT:
-
-        def instant(value: object) -> str:
-            if isinstance(value, datetime):
-                return _encode(instant_text(value))
-            return json_scalar(to_json(kind, value))
-
-        return instant
-    return lambda value: json_scalar(to_json(kind, value))
-
-
-_DELETED_TRUE = ',"masked":false,"value":true,"version":'
-_DELETED_FALSE = ',"masked":false,"value":false,"version":'
-
-
-class LineBuilder:
-    """Bundle lines of one table straight from database rows, without the generic JSON encoder.
-
-    `line(row)` is exactly `canonical_json(record_json(…))` (mutable tables) or
-    `canonical_json(append_only_json(…))` (append-only tables): tested byte for byte.
-    """
-
-    def __init__(self, spec: TableSpec, columns: Sequence[str], *, mask: bool, origin: str) -> None:
-        self.spec, self.mask, self.origin = spec, mask, origin
-        at = list(columns).index
-        self.id_at = at("id")
-        by_name = {f.name: f for f in spec.fields}
-        self._fields = [
-            (
-                name,
-                _encode(name) + ":",
-                at(name),
-                _json_text_of(by_name[name].kind),
-                spec.personal.get(name) if mask else None,
-                by_name[name].kind,
-            )
-            for name in sorted(by_name)
-        ]
-        self._tail = ',"kind":' + _encode(spec.kind.value) + ',"table":' + _encode(spec.name) + "}"
-        if spec.kind is RecordKind.MUTABLE:
-            self._deleted_at = at("deleted")
-            self._meta_at = at("_meta")
-            self.line: Callable[[Row[Any]], str] = self._mutable
-        else:
-            self._at = at("at") if "at" in by_name else -1
-            self.line = self._append_only
-
-    def _mutable(self, row: Row[Any]) -> str:
-        data = json.loads(row[self._meta_at])  # the fields of `decode_meta`, read directly
-        versions = [_encode(v) for v in data["v"]]
-        metas = data["f"]
-        parts = []
-        for name, key, at, json_text, masker, kind in self._fields:
-            v, b, m, _ = metas[name]
-            masked = bool(m)
-            if masker is not None and not masked and isinstance(value := to_json(kind, row[at]), str):
-                text = json_scalar(masker(value))
-                masked = True
-            else:
-                text = json_text(row[at])
-            parts.append(
-                key
-                + ('{"base":null' if b < 0 else '{"base":' + versions[b])
-                + (',"masked":true,"value":' if masked else ',"masked":false,"value":')
-                + text
-                + ',"version":'
-                + versions[v]
-                + "}"
-            )
-        d = data["d"]
-        dv, db = d[0], d[1]
-        line: str = (
-            '{"deleted":{"base":'
-            + ("null" if db < 0 else versions[db])
-            + (_DELETED_TRUE if row[self._deleted_at] else _DELETED_FALSE)
-            + versions[dv]
-            + '},"fields":{'
-            + ",".join(parts)
-            + '},"id":'
-            + _encode(row[self.id_at])
-            + self._tail
-        )
-        return line
-
-    def _append_only(self, row: Row[Any]) -> str:
-        at = row[self._at] if self._at >= 0 else None
-        wall = wall_ms_of(at) if isinstance(at, datetime) else 0
-        if 0 <= wall <= MAX_WALL_MS:
-            version = f"{wall:0{WALL_DIGITS}d}-{0:0{COUNTER_DIGITS}d}-{self.origin}"
-        else:
-            version = Hlc(wall, 0, self.origin).encode()  # raises the clock's error
-        quoted_version = _encode(version)
-        tail = ',"version":' + quoted_version + "},"
-        parts = [
-            key + '{"base":null,"masked":false,"value":' + json_text(row[i]) + tail
-            for _, key, i, json_text, _, _ in self._fields
-        ]
-        return (
-            '{"deleted":{"base":null,"masked":false,"value":false,"version":'
-            + quoted_version
-            + '},"fields":{'
-            + "".join(parts)[:-1]
-            + '},"id":'
-            + _encode(row[self.id_at])
-            + self._tail
-        )
-
-
 def load_local(conn: Connection, spec: TableSpec, ids: Sequence[str]) -> dict[str, SyncRecord]:
     """Local records for the given ids (rows must be stamped first)."""
     found: dict[str, SyncRecord] = {}
@@ -489,23 +393,40 @@ def row_from_values(
     return values, meta, row_hash(ordered)
 
 
-def row_from_parsed(
+def parsed_row(
     spec: TableSpec, record: ParsedRecord, converted: dict[str, object]
-) -> tuple[dict[str, Any], RowMeta, int]:
-    """`row_from_values(spec, record.to_record(), converted)` without building the record (tested)."""
+) -> tuple[dict[str, Any], str, int]:
+    """`values, meta, h = row_from_values(spec, record.to_record(), converted)` as
+    `(values, encode_meta(meta), h)`, without building the record or a RowMeta: for the new rows of
+    an import, which are most of a first one (tested)."""
     values: dict[str, Any] = {}
-    fields: dict[str, Any] = {}
+    parts: list[str] = []
     texts: list[str] = []
+    versions: dict[str, int] = {}
     states = record.fields
     for f in spec.fields:
-        state = states.get(f.name)
+        name = f.name
+        state = states.get(name)
         if state is None:
             continue
-        value = converted[f.name]
-        values[f.name] = value
+        value = converted[name]
+        values[name] = value
         text = repr(value)
-        fields[f.name] = (state["version"], state["base"], state["masked"] is True, zlib.crc32(text.encode()))
         texts.append(text)
+        v = state["version"]
+        vi = versions.get(v)  # type: ignore[arg-type]  # checked JSON: text
+        if vi is None:
+            vi = versions[v] = len(versions)  # type: ignore[index]
+        b = state["base"]
+        if b is None:
+            bi = -1
+        else:
+            bi = versions.get(b, -2)  # type: ignore[arg-type]
+            if bi == -2:
+                bi = versions[b] = len(versions)  # type: ignore[index]
+        key = _KEYS.get(name) or _KEYS.setdefault(name, _ascii(name) + ":[")
+        crc = zlib.crc32(text.encode())
+        parts.append(f"{key}{vi},{bi},{1 if state['masked'] is True else 0},{crc}]")
     d = record.deleted
     deleted = d["value"] is True
     version = record.version
@@ -513,7 +434,23 @@ def row_from_parsed(
     values["version"] = version
     values["origin"] = Hlc.parse(version).origin
     texts.append(repr(deleted))
-    meta = RowMeta(fields, (d["version"], d["base"], deleted))  # type: ignore[arg-type]  # checked JSON
+    dv, db = d["version"], d["base"]
+    dvi = versions.get(dv)  # type: ignore[arg-type]
+    if dvi is None:
+        dvi = versions[dv] = len(versions)  # type: ignore[index]
+    if db is None:
+        dbi = -1
+    else:
+        dbi = versions.get(db, -2)  # type: ignore[arg-type]
+        if dbi == -2:
+            dbi = versions[db] = len(versions)  # type: ignore[index]
+    meta = (
+        '{"v":['
+        + ",".join(map(_ascii, versions))
+        + '],"f":{'
+        + ",".join(parts)
+        + f'}},"d":[{dvi},{dbi},{1 if deleted else 0}]}}'
+    )
     return values, meta, _row_hash_of_reprs(texts)
 
 

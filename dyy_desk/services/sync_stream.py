@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
+import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from queue import Full, Queue
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -31,7 +36,11 @@ from dyy_desk.services.sync_phases import Phases
 # expansion ratio (decompression bombs) and on single records stays.
 STREAM_LIMITS = BundleLimits(max_uncompressed_bytes=1024 * 1024 * 1024)
 _SLICE = 1024 * 1024
-_BLOCK = 256 * 1024
+_BLOCK = 1024 * 1024  # fewer GIL hand-offs to the compressing thread per byte
+_AHEAD = 4  # blocks waiting for the compressing thread
+# The compressing thread takes the GIL back three times per block (hash, checksum, deflate each let
+# it go); at the default 5 ms interval it would wait longer for the GIL than it works.
+_SWITCH = 0.0005
 _INPUT = 256 * 1024  # compressed bytes handed to the inflater at a time
 _BASE = 65521
 
@@ -50,11 +59,32 @@ def adler32_combine(adler1: int, adler2: int, len2: int) -> int:
     return sum1 | (sum2 << 16)
 
 
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_before = 0.005
+
+
+def _short_switches(delta: int) -> None:
+    """Use the short GIL switch interval while any writer is open (two lanes may export at once);
+    the last one to close restores the interval that was set before."""
+    global _switch_users, _switch_before
+    with _switch_lock:
+        if delta > 0 and _switch_users == 0:
+            _switch_before = sys.getswitchinterval()
+            sys.setswitchinterval(_SWITCH)
+        _switch_users += delta
+        if delta < 0 and _switch_users == 0:
+            sys.setswitchinterval(_switch_before)
+
+
 class BundleWriter:
     """Feed record lines in (table, id) order; `finish` returns the plaintext bundle in pieces.
 
-    Lines are collected per table and hashed, checksummed and compressed in blocks of about
-    `_BLOCK` bytes: the same bytes as line by line, with far fewer calls.
+    Lines are collected per table into blocks of about `_BLOCK` bytes. Each block is hashed,
+    Adler-summed and compressed on one worker thread (zlib and hashlib release the GIL on such
+    blocks), so that work overlaps with building the next lines. One worker keeps the blocks in
+    order; at most `_AHEAD` blocks wait for it, which bounds the memory they hold.
+    Use as a context manager: leaving it stops the worker, also after an error or a cancel.
     """
 
     def __init__(self, *, level: int = ZLIB_LEVEL, phases: Phases | None = None) -> None:
@@ -70,6 +100,18 @@ class BundleWriter:
         self._table = ""
         self._block: list[bytes] = []
         self._block_size = 0
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-deflate")
+        self._pending: deque[Future[None]] = deque()
+
+    def __enter__(self) -> BundleWriter:
+        _short_switches(+1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._worker.shutdown(wait=True, cancel_futures=True)
+        finally:
+            _short_switches(-1)
 
     def add(self, table: str, record_id: str, line: bytes) -> None:
         key = (table, record_id)
@@ -90,25 +132,36 @@ class BundleWriter:
     def _flush_block(self) -> None:
         if not self._block:
             return
-        start = time.perf_counter()
         data = b"\n".join(self._block) + b"\n"
         self._block.clear()
         self._block_size = 0
-        self._digests[self._table].update(data)
+        while len(self._pending) >= _AHEAD:
+            self._pending.popleft().result()
+        self._pending.append(self._worker.submit(self._digest_and_deflate, self._digests[self._table], data))
+
+    def _digest_and_deflate(self, digest: hashlib._Hash, data: bytes) -> None:
+        """Worker thread only (one worker: blocks are handled in the order they were made)."""
+        start = time.perf_counter()
+        digest.update(data)
         self._adler = zlib.adler32(data, self._adler)
         self._length += len(data)
         piece = self._body.compress(data)
         if piece:
             self._pieces.append(piece)
         if self._phases is not None:
-            self._phases.add("hash + compress", time.perf_counter() - start)
+            self._phases.add("hash + compress (worker thread)", time.perf_counter() - start)
+
+    def _drain(self) -> None:
+        self._flush_block()
+        while self._pending:
+            self._pending.popleft().result()
 
     def tables(self) -> dict[str, TableSummary]:
-        self._flush_block()
+        self._drain()
         return {t: TableSummary(self._counts[t], d.hexdigest()) for t, d in self._digests.items()}
 
     def finish(self, manifest_line: bytes) -> list[bytes]:
-        self._flush_block()
+        self._drain()
         head_data = manifest_line + b"\n"
         head = zlib.compressobj(self._level, zlib.DEFLATED, -15)
         first = head.compress(head_data) + head.flush(zlib.Z_SYNC_FLUSH)
@@ -162,8 +215,9 @@ def read_plaintext(path: Path, key: bytes) -> bytes:
 
 def iter_lines(
     plaintext: bytes, *, limits: BundleLimits = STREAM_LIMITS, phases: Phases | None = None
-) -> Iterator[bytes]:
-    """Lines of the bundle without their newline; the last line must end the stream exactly."""
+) -> Generator[bytes, None, None]:
+    """Lines of the bundle without their newline; the last line must end the stream exactly.
+    Close the generator when stopping early: that stops its inflating thread at once."""
     if not plaintext:
         raise BundleError(Refusal.DAMAGED, TRUNCATED)
     if plaintext[: len(MAGIC)] != MAGIC[: len(plaintext)]:
@@ -178,14 +232,35 @@ def iter_lines(
     if plaintext[len(MAGIC)] == 0:
         raise BundleError(Refusal.DAMAGED, DAMAGED)
     compressed = memoryview(plaintext)[HEADER_SIZE:]
+    carry = b""
+    max_line = limits.max_record_bytes + 64 * 1024  # the manifest line may be a little longer
+    for piece in _in_thread(_inflate(compressed, limits, phases)):
+        start = time.perf_counter()
+        lines = (carry + piece).split(b"\n")
+        carry = lines.pop()
+        if phases is not None:
+            phases.add("split lines", time.perf_counter() - start)
+        if max(map(len, lines), default=0) > max_line:
+            for line in lines:  # the lines before the oversized one still go first
+                if len(line) > max_line:
+                    raise _oversized(len(line), limits)
+                yield line
+        yield from lines
+        if len(carry) > max_line:
+            raise _oversized(len(carry), limits)
+    if carry:
+        raise BundleError(Refusal.DAMAGED, TRUNCATED)
+
+
+def _inflate(compressed: memoryview, limits: BundleLimits, phases: Phases | None) -> Iterator[bytes]:
+    """The inflated stream in slices, with the size limits checked as it grows; raises at the end if
+    the stream stops short or anything follows it."""
     inflater = zlib.decompressobj()
     # Input goes in bounded pieces: `unconsumed_tail` is a copy of whatever input is left, so handing
     # over the whole file would copy it again for every slice of output (quadratic in the size).
     fed = 0
     pending: bytes | memoryview = b""
     total = 0
-    carry = b""
-    max_line = limits.max_record_bytes + 64 * 1024  # the manifest line may be a little longer
     try:
         while True:
             start = time.perf_counter()
@@ -204,27 +279,62 @@ def iter_lines(
                     f"数据包解压后超过上限（{limits.max_uncompressed_bytes // (1024 * 1024)} MB）"
                     "或压缩比异常，已拒绝。",
                 )
+            if phases is not None:
+                phases.add("inflate (worker thread)", time.perf_counter() - start)
             if piece:
-                lines = (carry + piece).split(b"\n")
-                carry = lines.pop()
-                if phases is not None:
-                    phases.add("inflate + split lines", time.perf_counter() - start)
-                if max(map(len, lines), default=0) > max_line:
-                    for line in lines:  # the lines before the oversized one still go first
-                        if len(line) > max_line:
-                            raise _oversized(len(line), limits)
-                        yield line
-                yield from lines
-                if len(carry) > max_line:
-                    raise _oversized(len(carry), limits)
+                yield piece
             if inflater.eof or (not piece and not pending and fed >= len(compressed)):
                 break
     except zlib.error:
         raise BundleError(Refusal.DAMAGED, DAMAGED) from None
-    if not inflater.eof or carry:
+    if not inflater.eof:
         raise BundleError(Refusal.DAMAGED, TRUNCATED)
     if inflater.unused_data or fed < len(compressed):
         raise BundleError(Refusal.DAMAGED, DAMAGED)
+
+
+_END = object()
+
+
+def _in_thread(items: Iterator[bytes], depth: int = 8) -> Iterator[bytes]:
+    """`items`, produced on a worker thread up to `depth` ahead (zlib releases the GIL while it
+    inflates, so that overlaps with parsing). The worker's exception is raised here, after the
+    items before it; leaving early (a refusal, a cancel) stops and joins the worker."""
+    queue: Queue[object] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.05)
+                return True
+            except Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    worker = threading.Thread(target=run, name="bundle-inflate")
+    worker.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _oversized(size: int, limits: BundleLimits) -> BundleError:

@@ -2,6 +2,9 @@
 
 The team id is derived from the key and stored in `sync_state`; the key itself never touches the
 database. `SyncService` bundles export and import for the GUI worker and the command line.
+Creating or joining a team, exporting and applying a bundle each write an audit entry in the same
+transaction as the change (never the key itself); applying is preceded by a database backup when
+the service was given a `BackupService`.
 """
 
 from __future__ import annotations
@@ -11,17 +14,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from dyy_desk.core.clock import Clock
 from dyy_desk.infra.bundle_crypto import TeamKeyError, format_team_key, generate_team_key, parse_team_key
 from dyy_desk.infra.secrets import ENV_VAR, KeyLocation, SecretStoreError, TeamKeyStore
+from dyy_desk.services.audit import append_audit
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.sync_export import CancelCheck, ExportResult, Progress, export_bundle, not_joined_error
 from dyy_desk.services.sync_import import apply_import, preview_import
 from dyy_desk.services.sync_report import ImportReport
-from dyy_desk.services.sync_state import get_value, load_state, peer_sequences, set_team, team_id_for_key
+from dyy_desk.services.sync_state import (
+    get_value,
+    load_state,
+    peer_sequences,
+    set_team,
+    sync_state,
+    team_id_for_key,
+)
+
+if TYPE_CHECKING:
+    from dyy_desk.services.backup_service import BackupService
 
 LOCATION_TEXT = {
     KeyLocation.KEYRING: "系统钥匙串",
@@ -40,8 +55,22 @@ class TeamInfo:
 
 
 class SyncService:
-    def __init__(self, *, engine: Engine, clock: Clock, machine_id: str, keys: TeamKeyStore) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        clock: Clock,
+        machine_id: str,
+        keys: TeamKeyStore,
+        backups: BackupService | None = None,
+    ) -> None:
         self._engine, self._clock, self._machine_id, self._keys = engine, clock, machine_id, keys
+        self._backups = backups
+
+    def allow_unprotected_file(self, allowed: bool) -> None:
+        """The user's explicit choice (settings, or a command-line flag) to keep the team key in a
+        plainly named, unprotected file where this computer has no keyring."""
+        self._keys.allow_unprotected_file = allowed
 
     # --- team --------------------------------------------------------------------------------
     def info(self) -> TeamInfo:
@@ -59,20 +88,22 @@ class SyncService:
         with self._engine.connect() as conn:
             return peer_sequences(conn)[1]
 
-    def create_team(self, *, name: str) -> tuple[str, KeyLocation | None]:
+    def create_team(self, *, name: str, actor_id: str | None = None) -> tuple[str, KeyLocation | None]:
         """A new team key: stored, the team id recorded; returns the readable key text (show once)."""
         key = generate_team_key()
-        return format_team_key(key), self._join(key, name)
+        return format_team_key(key), self._join(key, name, "team_key_create", actor_id)
 
-    def join_team(self, *, key_text: str, name: str) -> tuple[str, KeyLocation | None]:
+    def join_team(
+        self, *, key_text: str, name: str, actor_id: str | None = None
+    ) -> tuple[str, KeyLocation | None]:
         try:
             key = parse_team_key(key_text)
         except TeamKeyError as exc:
             raise ServiceError(exc.message) from None
-        location = self._join(key, name)
+        location = self._join(key, name, "team_key_join", actor_id)
         return team_id_for_key(key), location
 
-    def _join(self, key: bytes, name: str) -> KeyLocation | None:
+    def _join(self, key: bytes, name: str, action: str, actor_id: str | None) -> KeyLocation | None:
         name = name.strip()
         if not 1 <= len(name) <= 100:
             raise ServiceError("本机显示名称需为 1–100 个字符。")
@@ -85,7 +116,20 @@ class SyncService:
             except SecretStoreError as exc:
                 raise ServiceError(exc.message) from None
         with self._engine.begin() as conn:
+            before = conn.execute(select(sync_state.c.value).where(sync_state.c.key == "team_id")).scalar()
             set_team(conn, team_id=team_id, name=name)
+            append_audit(
+                conn,
+                at=self._now(),
+                actor_id=actor_id,
+                action=action,
+                target=f"team:{team_id}",
+                details={
+                    "name": name,
+                    "previous_team": before,
+                    "stored_in": location.value if location else "environment",
+                },
+            )
         return location
 
     def team_key(self) -> tuple[str, bytes, KeyLocation]:
@@ -117,6 +161,7 @@ class SyncService:
         mask_personal_data: bool = False,
         progress: Progress | None = None,
         cancel: CancelCheck | None = None,
+        actor_id: str | None = None,
     ) -> ExportResult:
         _, key, _ = self.team_key()
         return export_bundle(
@@ -130,6 +175,7 @@ class SyncService:
             mask_personal_data=mask_personal_data,
             progress=progress,
             cancel=cancel,
+            actor_id=actor_id,
         )
 
     def preview(
@@ -153,8 +199,14 @@ class SyncService:
         progress: Progress | None = None,
         cancel: CancelCheck | None = None,
         on_tickets_changed: Callable[[], None] | None = None,
+        actor_id: str | None = None,
+        backup: bool = True,
     ) -> ImportReport:
+        """Import in one transaction. A backup copy of the database is taken first (if the service
+        has a BackupService and `backup` is true: a sync cycle takes one for all its bundles)."""
         _, key, _ = self.team_key()
+        if backup and self._backups is not None:
+            self._backups.backup_before("import")
         return apply_import(
             engine=self._engine,
             machine_id=self._machine_id,
@@ -164,6 +216,7 @@ class SyncService:
             progress=progress,
             cancel=cancel,
             on_tickets_changed=on_tickets_changed,
+            actor_id=actor_id,
         )
 
     def _now(self) -> datetime:

@@ -135,6 +135,7 @@ class Workspace:
                 clock=self.clock,
                 machine_id=self.machine_id,
                 keys=TeamKeyStore(self.paths.config_dir),
+                backups=self.backups,  # a copy of the database before any bundle is applied
             ),
         )
 

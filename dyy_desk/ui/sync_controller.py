@@ -36,7 +36,7 @@ from dyy_desk.services.tickets import TicketService
 from dyy_desk.ui.dialogs.sync_export_dialog import SyncExportDialog
 from dyy_desk.ui.dialogs.sync_import_dialog import SyncImportDialog
 from dyy_desk.ui.dialogs.sync_settings_dialog import SyncSettingsDialog
-from dyy_desk.ui.dialogs.sync_team_dialog import SyncTeamDialog, allow_unprotected_file
+from dyy_desk.ui.dialogs.sync_team_dialog import SyncTeamDialog
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.sync_cycle import FolderProblem, SyncCycle, SyncRun, bundle_name, problem_reason
 from dyy_desk.ui.tasks import Cancelled, TaskContext, TaskRunner
@@ -76,7 +76,7 @@ class SyncController(QObject):
         self._gaps: tuple[str, ...] = ()
         self._activity = ""
         self._shown: tuple[str, str] = ("", "")
-        allow_unprotected_file(sync, settings.team_key_unprotected_file)
+        sync.allow_unprotected_file(settings.team_key_unprotected_file)
 
         self.export_action = self._action(_("导出数据包…"), self.show_export)
         self.import_action = self._action(_("导入数据包…"), self.choose_import)
@@ -155,7 +155,14 @@ class SyncController(QObject):
         if info.team_id is None:
             raise ServiceError(_("本机还没有加入团队，请在 同步 → 团队密钥… 中创建或加入团队"))
         cycle = SyncCycle(
-            self._sync, self._tickets, self._escalations, folder, ledger, ctx, self._progress.emit
+            self._sync,
+            self._tickets,
+            self._escalations,
+            folder,
+            ledger,
+            ctx,
+            self._progress.emit,
+            actor_id=self._actor_id(),
         )
         exported, problems, gaps, cancelled = None, [], None, False
         try:
@@ -186,13 +193,21 @@ class SyncController(QObject):
             self._running.cancel()
         finished = threading.Event()
         written: list[str] = []
+        actor_id = self._actor_id()
 
         def work(ctx: TaskContext) -> None:
             try:
                 info = self._sync.info()
                 if info.team_id is not None:
                     cycle = SyncCycle(
-                        self._sync, self._tickets, self._escalations, folder, {}, ctx, lambda *_: None
+                        self._sync,
+                        self._tickets,
+                        self._escalations,
+                        folder,
+                        {},
+                        ctx,
+                        lambda *_: None,
+                        actor_id=actor_id,
                     )
                     written.append(cycle.export(info.team_id, info.origin))
             finally:
@@ -248,6 +263,9 @@ class SyncController(QObject):
     def _on_user(self, user: object) -> None:
         self._user = user if isinstance(user, UserRow) else None
 
+    def _actor_id(self) -> str | None:
+        return self._user.id if self._user is not None else None
+
     # --- status ------------------------------------------------------------------------------
     def status(self) -> tuple[str, str]:
         folder = self.folder()
@@ -288,6 +306,7 @@ class SyncController(QObject):
             runner=self._runner,
             clients=self._directory.clients if self._directory else None,
             copy_to_folder=self._copy_to_folder,
+            actor_id=self._actor_id(),
             parent=self._parent,
         )
         dialog.open()
@@ -325,6 +344,7 @@ class SyncController(QObject):
             runner=self._runner,
             signals=self._signals,
             initiator=self,
+            actor_id=self._actor_id(),
             parent=self._parent,
         )
         dialog.open()

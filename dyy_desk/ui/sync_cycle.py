@@ -61,6 +61,7 @@ class SyncCycle:
     ledger: dict[str, str]
     context: TaskContext
     progress: Callable[[int, int, str], None]
+    actor_id: str | None = None  # the signed-in user, named in the audit log
     imported: list[tuple[str, ImportReport]] = field(default_factory=list)
     changes: Changes = field(default_factory=Changes)
 
@@ -69,7 +70,9 @@ class SyncCycle:
 
     def export(self, team_id: str, origin: str) -> str:
         tmp = self.folder / f".dyy-{origin}.tmp"  # not *.dyyb: peers never pick up half a file
-        result = self.sync.export(out=tmp, progress=self.progress, cancel=self.cancelled)
+        result = self.sync.export(
+            out=tmp, progress=self.progress, cancel=self.cancelled, actor_id=self.actor_id
+        )
         name = bundle_name(team_id, origin, result.sequence)
         os.replace(tmp, self.folder / name)
         return name
@@ -81,6 +84,7 @@ class SyncCycle:
         todo = [p for p in files if f"-{origin}-" not in p.name and self.ledger.get(p.name) != _signature(p)]
         failed: dict[str, FolderProblem] = {}
         gaps: tuple[str, ...] | None = None
+        backed_up = False
         while todo:  # a bundle may need a parent from another one: retry while something succeeds
             progressed, retry = False, []
             for path in todo:
@@ -92,13 +96,17 @@ class SyncCycle:
                         progress=self.progress,
                         cancel=self.cancelled,
                         on_tickets_changed=self.tickets.invalidate_queue,
+                        actor_id=self.actor_id,
+                        backup=not backed_up,  # one copy before the first bundle of the cycle
                     )
                 except SyncCancelled:
                     raise
                 except (BundleError, ServiceError, OSError) as exc:
+                    backed_up = True
                     failed[path.name] = FolderProblem(path.name, problem_reason(exc))
                     retry.append(path)
                     continue
+                backed_up = True
                 failed.pop(path.name, None)
                 self.ledger[path.name] = _signature(path)
                 self.imported.append((path.name, report))

@@ -3,13 +3,14 @@
 * `LineBuilder` lines are byte for byte `canonical_json(record_json(…))` / `append_only_json(…)`;
 * an import (fast line reading, values converted once, driver-level inserts) leaves the same rows
   and the same per-row field versions and hashes (`sync_row`) as the machine that exported them;
-* `row_from_parsed`, `encode_meta`, `instant_text`, `insert_rows` equal their general forms.
+* `parsed_row`, `encode_meta`, `instant_text`, `insert_rows` equal their general forms.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from sqlmodel import SQLModel
 from dyy_desk.core.clock import FakeClock
 from dyy_desk.core.sync.records import RecordKind, canonical_json, parse_record_json
 from dyy_desk.db.all_models import *  # noqa: F403 - every table, for create_all
+from dyy_desk.services.sync_lines import LineBuilder, raw_select, value_readers
 from dyy_desk.services.sync_registry import (
     ColumnKind,
     FieldSpec,
@@ -32,15 +34,14 @@ from dyy_desk.services.sync_registry import (
     specs,
 )
 from dyy_desk.services.sync_rows import (
-    LineBuilder,
     RowMeta,
     append_only_json,
     decode_meta,
     encode_meta,
     encode_meta_reference,
     insert_rows,
+    parsed_row,
     record_json,
-    row_from_parsed,
     row_from_values,
     sync_joined,
 )
@@ -68,21 +69,26 @@ def test_line_builder_writes_canonical_json(
     pair: tuple[Machine, Machine], tmp_path: Path, mask: bool
 ) -> None:
     a, _ = pair
-    a.sync.export(out=tmp_path / "stamp.dyyb")  # every row stamped
+    a.sync.export(out=tmp_path / "stamp.dyyb")  # every row stamped, each at one version
+    with sqlite3.connect(a.db_path) as con:  # some rows edited: several versions, with bases
+        con.execute("UPDATE ticket SET status = 'closed', updated_at = '2030-01-01 00:00:00.000000'")
+        con.execute("UPDATE customer SET nick = nick || '2' WHERE rowid % 2 = 0")
+    a.sync.export(out=tmp_path / "stamp2.dyyb")
     engine = a.workspace.engine
     with engine.connect() as conn:
         origin = load_state(conn, a.workspace.machine_id).origin
         checked = 0
         for spec in specs():
             query = sync_joined(spec) if spec.kind is RecordKind.MUTABLE else select(spec.table)
-            result = conn.execute(query)
-            builder = LineBuilder(spec, list(result.keys()), mask=mask, origin=origin)
-            for row in result:
+            query = query.order_by(spec.table.c.id)
+            raw = conn.execute(raw_select(query))
+            builder = LineBuilder(spec, list(raw.keys()), mask=mask, origin=origin, dialect=conn.dialect)
+            for row, raw_row in zip(conn.execute(query).all(), raw.all(), strict=True):
                 if spec.kind is RecordKind.MUTABLE:
                     general = record_json(spec, row, decode_meta(row._meta), mask=mask)
                 else:
                     general = append_only_json(spec, row, origin)
-                assert builder.line(row) == canonical_json(general)
+                assert builder.line(raw_row) == canonical_json(general)
                 checked += 1
     assert checked > 1000
 
@@ -102,7 +108,7 @@ def test_import_stores_what_the_exporter_stamped(pair: tuple[Machine, Machine], 
     assert b.sync.export(out=tmp_path / "b1.dyyb").total == 0  # nothing looks edited on B
 
 
-def test_row_from_parsed_equals_the_record_path(pair: tuple[Machine, Machine], tmp_path: Path) -> None:
+def test_parsed_row_equals_the_record_path(pair: tuple[Machine, Machine], tmp_path: Path) -> None:
     a, _ = pair
     a.sync.export(out=tmp_path / "stamp.dyyb")
     engine = a.workspace.engine
@@ -119,9 +125,8 @@ def test_row_from_parsed_equals_the_record_path(pair: tuple[Machine, Machine], t
                     for f in spec.fields
                     if f.name in parsed.fields
                 }
-                assert row_from_parsed(spec, parsed, converted) == row_from_values(
-                    spec, parsed.to_record(), converted
-                )
+                values, meta, h = row_from_values(spec, parsed.to_record(), converted)
+                assert parsed_row(spec, parsed, converted) == (values, encode_meta(meta), h)
 
 
 VERSIONS = st.sampled_from(["001-000000-a", "002-000001-b", "v\u0661", "x"])
@@ -235,3 +240,35 @@ def test_converter_equals_from_json(spec: FieldSpec, value: object) -> None:
         return
     got = converter(spec)(value)  # type: ignore[arg-type]
     assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2026-11-23 09:00:00.000000",
+        "2026-11-23 09:00:00",
+        "2026-11-23 09:00:00.5",
+        "1970-01-01 00:00:00.000999",
+    ],
+)
+def test_raw_readers_equal_sqlalchemy_for_any_stored_instant(tmp_path: Path, stored: str) -> None:
+    """Stamping and line writing read rows raw; odd stored shapes still read as SQLAlchemy reads them."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'raw.sqlite3'}")
+    SQLModel.metadata.create_all(engine)
+    spec = spec_for("ticket_event")
+    assert spec is not None
+    t = spec.table
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO ticket_event (id, ticket_id, kind, at, text, data, origin)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (str(uuid.UUID(int=1)), str(uuid.UUID(int=2)), "note", stored, "x", "", "o"),
+        )
+        processed = conn.execute(select(t)).one()
+        raw = conn.execute(raw_select(select(t))).one()
+        names = list(raw._fields)
+        readers = value_readers(t, names, conn.dialect)
+        assert [read(v) for read, v in zip(readers, raw, strict=True)] == list(processed)
+        builder = LineBuilder(spec, names, mask=False, origin="o", dialect=conn.dialect)
+        assert builder.line(raw) == canonical_json(append_only_json(spec, processed, "o"))
+    engine.dispose()

@@ -417,96 +417,141 @@ def _parse_slowly(data: object) -> ParsedRecord:
     return ParsedRecord(record.table, record.id, record.kind, fields, deleted, record.version)
 
 
-_AO_HEAD = '{"deleted":{"base":null,"masked":false,"value":false,"version":"'
-_AO_STATE = '{"base":null,"masked":false,"value":'
 _NOT_PLAIN = object()
+# A scalar as `json_scalar` writes it: null, true, false, an integer, or a string with no raw
+# control character (escaped strings are checked for canonical spelling after reading).
+_SCALAR = r'(null|true|false|0|-?[1-9][0-9]*|"[^"\\\x00-\x1f]*"|"(?:[^"\\\x00-\x1f]|\\.)*")'
+_AO_STATE = '{"base":null,"masked":false,"value":'
 
 
-def parse_append_only_line(line: bytes, table: str, names: tuple[str, ...]) -> ParsedRecord | None:
-    """`parse_record_json(json.loads(line))` for the usual append-only line, or None for any other.
+def match_append_only(text: str, table: str, names: tuple[str, ...]) -> tuple[str, str, list[object]] | None:
+    """(version, id, values in `names` order) of the usual append-only line, or None for any other.
 
     The usual line is what exporters write for an append-only record: every state at one version,
-    no base, not masked, fields `names` (sorted) all present, plain values. The line is cut at the
-    places such a line has its separators; it is accepted only if every literal piece is exactly
-    in place and every value writes back (`json_scalar`) to exactly its text, so whatever is accepted
-    is canonical JSON and reads exactly as `json.loads` reads it (a JSON string cannot contain the
-    unescaped quotes of a separator). Anything else returns None: the caller takes the general path,
-    which also names the error.
+    no base, not masked, fields `names` (sorted) all present, plain values. One regular expression
+    per table matches every literal piece of such a line and every version against the first; a
+    string value with an escape is accepted only if it writes back (`json_scalar`) to exactly its
+    text. So whatever is accepted is canonical JSON and reads exactly as `json.loads` reads it.
     """
+    pattern = _single_version_pattern(table, names, RecordKind.APPEND_ONLY)
+    found = pattern.fullmatch(text) if pattern is not None else None
+    if found is None:
+        return None
+    groups = found.groups()
+    values = _values(groups[1:-1])
+    return None if values is None else (groups[0], groups[-1], values)
+
+
+def parse_mutable_line(line: bytes, table: str, names: tuple[str, ...]) -> ParsedRecord | None:
+    """`parse_record_json(json.loads(line))` for a mutable record line whose states, the deleted
+    flag's included, all share one version with no base and nothing masked (a row until it is edited
+    again) and that has every field of `names`; None for any other line. Read the way
+    `match_append_only` reads timeline lines, with the same guarantee."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    heads, tail = _line_pieces(table, names)
-    if not heads or not text.startswith(_AO_HEAD):
+    pattern = _single_version_pattern(table, names, RecordKind.MUTABLE)
+    found = pattern.fullmatch(text) if pattern is not None else None
+    if found is None:
         return None
-    start = len(_AO_HEAD)
-    end = text.find('"', start)
-    version = text[start:end]
-    if end < 0 or HLC_RE.fullmatch(version) is None:
+    flag, version, *tokens, record_id = found.groups()
+    values = _values(tokens)
+    if values is None:
         return None
-    term = ',"version":"' + version + '"}'  # a version has nothing to escape
-    pos = end
-    fields: dict[str, dict[str, JsonValue]] = {}
-    for name, head in zip(names, heads, strict=True):
-        if not text.startswith(head, pos):
-            return None
-        pos += len(head)
-        end = text.find(term, pos)
-        if end < 0:
-            return None
-        value = _plain_value(text[pos:end])
-        if value is _NOT_PLAIN:
-            return None
-        fields[name] = {"base": None, "masked": False, "value": value, "version": version}  # type: ignore[dict-item]
-        pos = end + len(term)
-    record_id = text[pos + 8 : pos + 44]
-    if (
-        not text.startswith('},"id":"', pos)
-        or _UUID_RE.fullmatch(record_id) is None
-        or text[pos + 44 :] != tail
-    ):
+    return _single_version_record(
+        table, record_id, RecordKind.MUTABLE, names, version, values, flag == "true"
+    )
+
+
+def _values(tokens: Sequence[str]) -> list[object] | None:
+    values: list[object] = []
+    for token in tokens:
+        first = token[0]
+        if first == '"':
+            if "\\" in token:
+                value = _escaped(token)
+                if value is _NOT_PLAIN:
+                    return None
+                values.append(value)
+            else:
+                values.append(token[1:-1])
+        elif first == "n":
+            values.append(None)
+        elif first == "t":
+            values.append(True)
+        elif first == "f":
+            values.append(False)
+        else:
+            try:
+                values.append(int(token))
+            except ValueError:  # more digits than int() reads: the general path names the problem
+                return None
+    return values
+
+
+def parse_append_only_line(line: bytes, table: str, names: tuple[str, ...]) -> ParsedRecord | None:
+    """`parse_record_json(json.loads(line))` for the usual append-only line (`match_append_only`),
+    or None for any other: the caller takes the general path, which also names the error."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
         return None
-    deleted: dict[str, JsonValue] = {"base": None, "masked": False, "value": False, "version": version}
-    return ParsedRecord(table, record_id, RecordKind.APPEND_ONLY, fields, deleted, version)
+    matched = match_append_only(text, table, names)
+    if matched is None:
+        return None
+    version, record_id, values = matched
+    return _single_version_record(table, record_id, RecordKind.APPEND_ONLY, names, version, values, False)
+
+
+def _single_version_record(
+    table: str,
+    record_id: str,
+    kind: RecordKind,
+    names: tuple[str, ...],
+    version: str,
+    values: list[object],
+    deleted: bool,
+) -> ParsedRecord:
+    fields: dict[str, dict[str, JsonValue]] = {
+        name: {"base": None, "masked": False, "value": value, "version": version}  # type: ignore[dict-item]
+        for name, value in zip(names, values, strict=True)
+    }
+    flag: dict[str, JsonValue] = {"base": None, "masked": False, "value": deleted, "version": version}
+    return ParsedRecord(table, record_id, kind, fields, flag, version)
 
 
 @functools.lru_cache(maxsize=64)
-def _line_pieces(table: str, names: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+def _single_version_pattern(table: str, names: tuple[str, ...], kind: RecordKind) -> re.Pattern[str] | None:
     if not names or _TABLE_RE.fullmatch(table) is None or list(names) != sorted(set(names)):
-        return (), ""  # no fast path: every line goes the general way
-    heads = tuple(
-        ('"},"fields":{' if i == 0 else ",") + _encode_str(name) + ":" + _AO_STATE
-        for i, name in enumerate(names)
+        return None  # no fast path: every line goes the general way
+    version = "(" + _group_free(HLC_RE.pattern) + ")"
+    fields = ",".join(
+        re.escape(_encode_str(name) + ":" + _AO_STATE) + _SCALAR + re.escape(',"version":"') + '(?P=v)"}'
+        for name in names
     )
-    return heads, '","kind":"append_only","table":' + _encode_str(table) + "}"
+    return re.compile(
+        re.escape('{"deleted":{"base":null,"masked":false,"value":')
+        + (re.escape('false,"version":"') if kind is RecordKind.APPEND_ONLY else '(true|false),"version":"')
+        + version.replace("(", "(?P<v>", 1)
+        + re.escape('"},"fields":{')
+        + fields
+        + re.escape('},"id":"')
+        + "("
+        + _UUID_RE.pattern
+        + ")"
+        + re.escape('","kind":' + _encode_str(kind.value) + ',"table":' + _encode_str(table) + "}")
+    )
 
 
-def _plain_value(text: str) -> object:
-    """The value of a canonical JSON scalar text, or _NOT_PLAIN (also for any text that is not
-    exactly what `json_scalar` writes for the value)."""
-    first = text[:1]
-    if first == '"':
-        if "\\" in text:
-            try:
-                value = json.loads(text)
-            except ValueError:
-                return _NOT_PLAIN
-            if type(value) is not str:
-                return _NOT_PLAIN
-        else:
-            value = text[1:-1]
-    elif text == "null":
-        return None
-    elif text == "true":
-        return True
-    elif text == "false":
-        return False
-    elif first.isdigit() or first == "-":
-        try:
-            value = int(text)
-        except ValueError:
-            return _NOT_PLAIN
-    else:
+def _group_free(pattern: str) -> str:
+    """`pattern` with its capturing groups made non-capturing (it has no escaped parentheses)."""
+    return re.sub(r"\((?!\?)", "(?:", pattern)
+
+
+def _escaped(token: str) -> object:
+    try:
+        value = json.loads(token)
+    except ValueError:
         return _NOT_PLAIN
-    return value if json_scalar(value) == text else _NOT_PLAIN
+    return value if type(value) is str and _encode_str(value) == token else _NOT_PLAIN

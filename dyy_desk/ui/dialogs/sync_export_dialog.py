@@ -53,11 +53,13 @@ class SyncExportDialog(QDialog):
         runner: TaskRunner,
         clients: Callable[[], list[ClientRow]] | None = None,
         copy_to_folder: Callable[[ExportResult], str | None] | None = None,
+        actor_id: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(_("导出数据包"))
         self._sync, self._runner, self._copy = sync, runner, copy_to_folder
+        self._actor_id = actor_id  # who the audit log names for this export
         self._task: TaskContext | None = None
         self.all_radio = QRadioButton(_("本机的全部改动（给同事同步用）"))
         self.all_radio.setChecked(True)
@@ -136,7 +138,7 @@ class SyncExportDialog(QDialog):
             return None
         library_only = self.library_radio.isChecked()
         mask = self.mask_check.isChecked()
-        sync, copy = self._sync, self._copy
+        sync, copy, actor_id = self._sync, self._copy, self._actor_id
 
         def work(ctx: TaskContext) -> ExportDone:
             result = sync.export(
@@ -146,6 +148,7 @@ class SyncExportDialog(QDialog):
                 mask_personal_data=mask,
                 progress=ctx.progress,
                 cancel=lambda: ctx.cancelled,
+                actor_id=actor_id,
             )
             return ExportDone(result, copy(result) if copy else None)
 

@@ -99,12 +99,14 @@ class SyncImportDialog(QDialog):
         runner: TaskRunner,
         signals: AppSignals,
         initiator: object = None,
+        actor_id: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(_("导入数据包 {name}").format(name=path.name))
         self._path, self._sync, self._tickets, self._escalations = path, sync, tickets, escalations
         self._runner, self._signals, self._initiator = runner, signals, initiator
+        self._actor_id = actor_id  # who the audit log names for this import
         self.report: ImportReport | None = None
         self._task: TaskContext | None = None
         self._applying = False
@@ -207,6 +209,7 @@ class SyncImportDialog(QDialog):
         self.progress.setValue(0)
         self.progress.show()
         path, sync, tickets, escalations = self._path, self._sync, self._tickets, self._escalations
+        actor_id = self._actor_id
 
         def work(ctx: TaskContext) -> ImportReport:
             report = sync.apply(
@@ -214,6 +217,7 @@ class SyncImportDialog(QDialog):
                 progress=ctx.progress,
                 cancel=lambda: ctx.cancelled,
                 on_tickets_changed=tickets.invalidate_queue,
+                actor_id=actor_id,
             )
             escalations.invalidate()
             return report

@@ -34,11 +34,6 @@ UNPROTECTED_TEXT = N_(
 )
 
 
-def allow_unprotected_file(sync: SyncService, allowed: bool) -> None:
-    """SyncService keeps its key store private; this flips the store's explicit opt-in."""
-    sync._keys.allow_unprotected_file = allowed
-
-
 class SyncTeamDialog(QDialog):
     joined = Signal()  # created or joined a team
 
@@ -54,6 +49,7 @@ class SyncTeamDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(_("团队密钥"))
         self._sync, self._runner, self._settings = sync, runner, settings
+        self._actor_id = user.id if user is not None else None
         self.info_label = QLabel(_("正在读取团队信息…"))
         self.info_label.setWordWrap(True)
 
@@ -143,7 +139,7 @@ class SyncTeamDialog(QDialog):
 
     def _opt_in(self, checked: bool) -> None:
         self._settings.team_key_unprotected_file = checked
-        allow_unprotected_file(self._sync, checked)
+        self._sync.allow_unprotected_file(checked)
 
     def _name(self) -> str | None:
         name = self.name_edit.text().strip()
@@ -157,9 +153,11 @@ class SyncTeamDialog(QDialog):
         if name is None:
             return
         self._busy(True)
-        sync = self._sync
+        sync, actor_id = self._sync, self._actor_id
         self._runner.run_db(
-            lambda _ctx: sync.create_team(name=name), on_done=self._created, on_error=self._failed
+            lambda _ctx: sync.create_team(name=name, actor_id=actor_id),
+            on_done=self._created,
+            on_error=self._failed,
         )
 
     def _created(self, result: tuple[str, KeyLocation | None]) -> None:
@@ -183,9 +181,11 @@ class SyncTeamDialog(QDialog):
         if name is None:
             return False
         self._busy(True)
-        sync = self._sync
+        sync, actor_id = self._sync, self._actor_id
         self._runner.run_db(
-            lambda _ctx: sync.join_team(key_text=text, name=name), on_done=self._joined, on_error=self._failed
+            lambda _ctx: sync.join_team(key_text=text, name=name, actor_id=actor_id),
+            on_done=self._joined,
+            on_error=self._failed,
         )
         return True
 
