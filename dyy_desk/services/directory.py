@@ -5,7 +5,9 @@ A new user is written to the audit log with who created them (nobody yet on a fr
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, insert, select
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert, select
 
 from dyy_desk.core.changes import Changes
 from dyy_desk.core.clock import Clock
@@ -59,31 +61,40 @@ class DirectoryService:
         name = name.strip()
         if not name or len(name) > 64:
             raise ServiceError("姓名不能为空，最多 64 个字")
-        user = UserRow(id=new_id(), name=name, role=role)
-        now = self._clock.now()
         with self._engine.begin() as conn:
             if actor_id is not None:
                 require_role(conn, actor_id, Role)
-            taken = conn.execute(select(users.c.id).where(users.c.name == name)).first()
-            if taken:
-                raise ServiceError(f"已有名为「{name}」的用户")
-            conn.execute(
-                insert(users).values(
-                    id=user.id,
-                    name=name,
-                    role=role.value,
-                    created_at=now,
-                    origin=self._origin,
-                    version="",
-                    deleted=False,
-                )
-            )
-            append_audit(
-                conn,
-                at=now,
-                actor_id=actor_id,
-                action="user_created",
-                target=f"user:{user.id}",
-                details={"name": name, "role": role.value},
+            user = insert_user(
+                conn, name=name, role=role, now=self._clock.now(), origin=self._origin, actor_id=actor_id
             )
         return user, Changes(users=True)
+
+
+def insert_user(
+    conn: Connection, *, name: str, role: Role, now: datetime, origin: str, actor_id: str | None
+) -> UserRow:
+    """One new user and its audit entry, inside the caller's transaction; a taken name is refused
+    (deleted users keep their names, so history never points at two people)."""
+    if conn.execute(select(users.c.id).where(users.c.name == name)).first():
+        raise ServiceError(f"已有名为「{name}」的用户（包括已删除的用户），请换一个名字")
+    user = UserRow(id=new_id(), name=name, role=role)
+    conn.execute(
+        insert(users).values(
+            id=user.id,
+            name=name,
+            role=role.value,
+            created_at=now,
+            origin=origin,
+            version="",
+            deleted=False,
+        )
+    )
+    append_audit(
+        conn,
+        at=now,
+        actor_id=actor_id,
+        action="user_created",
+        target=f"user:{user.id}",
+        details={"name": name, "role": role.value},
+    )
+    return user

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from dyy_desk.core.changes import Changes
 from dyy_desk.core.clock import Clock
-from dyy_desk.core.ids import new_id
 from dyy_desk.core.types import ROLE_LABELS, Role, UserRow
 from dyy_desk.db.repos.tables import users
 from dyy_desk.services.audit import append_audit
 from dyy_desk.services.auth_service import AccessDenied, require_role, user_secrets
+from dyy_desk.services.directory import insert_user
 from dyy_desk.services.errors import NotFound, ServiceError
 
 RANK = {Role.AGENT: 0, Role.SUPERVISOR: 1, Role.ADMIN: 2}
@@ -75,28 +75,7 @@ class UserAdminService:
         with self._engine.begin() as conn:
             actor = require_role(conn, actor_id, MANAGER_ROLES)
             _check_grant(actor, role)
-            if conn.execute(select(users.c.id).where(users.c.name == name)).first():
-                raise ServiceError(f"已有名为「{name}」的用户（包括已删除的用户），请换一个名字")
-            user = UserRow(id=new_id(), name=name, role=role)
-            conn.execute(
-                insert(users).values(
-                    id=user.id,
-                    name=name,
-                    role=role.value,
-                    created_at=now,
-                    origin=self._origin,
-                    version="",
-                    deleted=False,
-                )
-            )
-            append_audit(
-                conn,
-                at=now,
-                actor_id=actor.id,
-                action="user_created",
-                target=f"user:{user.id}",
-                details={"name": name, "role": role.value},
-            )
+            user = insert_user(conn, name=name, role=role, now=now, origin=self._origin, actor_id=actor.id)
         return user, Changes(users=True)
 
     def change_role(self, *, actor_id: str | None, user_id: str, role: Role) -> tuple[UserRow, Changes]:
