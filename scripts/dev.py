@@ -65,7 +65,22 @@ def cmd_test(argv: list[str]) -> None:
     _run(_bin("ruff"), "check", "dyy_desk", "tests", "scripts", env=env)
     _run(_bin("lint-imports"), env=env)
     _run(_bin("mypy"), "dyy_desk/core", "dyy_desk/services", env=env)
-    _run(python, "-m", "pytest", *argv, env=env)
+    _run_pytest(python, argv, env)
+
+
+def _run_pytest(python: Path, argv: list[str], env: dict[str, str]) -> None:
+    """A failing test fails the run. A native crash of the whole process (killed by a signal; an
+    intermittent SIGSEGV under Qt worker threads is still being hunted, see the latest closing note)
+    is reported loudly and the suite runs once more; a second crash fails the run."""
+    args = [str(python), "-m", "pytest", *argv]
+    for attempt in (1, 2):
+        print("+", " ".join(args), flush=True)
+        code = subprocess.run(args, cwd=ROOT, env=env).returncode
+        if code >= 0 or attempt == 2:
+            if code != 0:
+                sys.exit(code if code > 0 else 128 - code)
+            return
+        print(f"\n!!! pytest was killed by signal {-code} (native crash); running it once more\n", flush=True)
 
 
 def cmd_package(argv: list[str]) -> None:
