@@ -7,16 +7,14 @@ file where the user expects a report.
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from dyy_desk.core.qa_report import DeductionStat
 from dyy_desk.core.timefmt import format_local
-from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.qa_views import ReportView
+from dyy_desk.services.table_export import write_table_export
 
 SUMMARY_HEADER = ("维度", "名称", "质检数", "平均分", "合格率", "致命率", "主要扣分项")
 
@@ -43,29 +41,12 @@ def summary_rows(view: ReportView) -> Iterator[tuple[str, str, int, float, float
 
 
 def write_report(view: ReportView, path: Path) -> Path:
-    suffix = path.suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise ServiceError(f"不支持的导出格式「{path.suffix or '无扩展名'}」，请选择 .xlsx 或 .csv 文件")
-    if not path.parent.is_dir():
-        raise ServiceError(f"文件夹 {path.parent} 不存在，未导出")
-    fd, tmp_name = tempfile.mkstemp(prefix=".qa-export-", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        if suffix == ".csv":
-            _write_csv(view, tmp)
-        else:
-            _write_xlsx(view, tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ServiceError(
-            f"无法写入 {path}：{exc.strerror or exc}。请关闭正在打开该文件的程序后重试。"
-        ) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_table_export(
+        path,
+        prefix=".qa-export-",
+        write_csv=lambda tmp: _write_csv(view, tmp),
+        write_xlsx=lambda tmp: _write_xlsx(view, tmp),
+    )
 
 
 def _write_csv(view: ReportView, path: Path) -> None:

@@ -8,8 +8,6 @@ the target and moved into place, so a failed export never leaves half a file beh
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 from dyy_desk.core.report_metrics import AgentLine, ClientLine, WorkReport
 from dyy_desk.core.timefmt import format_local
 from dyy_desk.core.types import CATEGORY_LABELS
-from dyy_desk.services.errors import ServiceError
+from dyy_desk.services.table_export import write_table_export
 
 AGENT_HEADER = (
     "客服",
@@ -79,30 +77,13 @@ def _scaled(seconds: float | None, unit: int) -> float | None:
 
 
 def write_work_report(report: WorkReport, path: Path, *, client_name: str | None = None) -> Path:
-    suffix = path.suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise ServiceError(f"不支持的导出格式「{path.suffix or '无扩展名'}」，请选择 .xlsx 或 .csv 文件")
-    if not path.parent.is_dir():
-        raise ServiceError(f"文件夹 {path.parent} 不存在，未导出")
-    fd, tmp_name = tempfile.mkstemp(prefix=".report-export-", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     title = _title(report, client_name)
-    try:
-        if suffix == ".csv":
-            _write_csv(report, tmp, title)
-        else:
-            _write_xlsx(report, tmp, title)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ServiceError(
-            f"无法写入 {path}：{exc.strerror or exc}。请关闭正在打开该文件的程序后重试。"
-        ) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_table_export(
+        path,
+        prefix=".report-export-",
+        write_csv=lambda tmp: _write_csv(report, tmp, title),
+        write_xlsx=lambda tmp: _write_xlsx(report, tmp, title),
+    )
 
 
 def _title(report: WorkReport, client_name: str | None) -> str:
