@@ -69,8 +69,11 @@ def load_checklists(
     def rows(table: Table, *order: str) -> dict[str, list[dict[str, object]]]:
         out: dict[str, list[dict[str, object]]] = defaultdict(list)
         q = select(table).where(table.c.checklist_id.in_(ids), table.c.deleted.is_(False))
-        for row in conn.execute(q.order_by(*(table.c[o] for o in order))).mappings():
-            out[str(row["checklist_id"])].append(dict(row))
+        result = conn.execute(q.order_by(*(table.c[o] for o in order)))
+        keys = list(result.keys())  # once: per-row RowMapping.keys() is where a native crash was seen
+        for values in result:
+            row = dict(zip(keys, values, strict=True))
+            out[str(row["checklist_id"])].append(row)
         return out
 
     steps, anchors = rows(steps_t, "position"), rows(anchors_t, "at")
