@@ -4,7 +4,8 @@ Reading and saving go through the SOP catalog (`dyy-desk sop show-business-hours
 `set-business-hours` use the same calls), so the screen and the command line can never disagree.
 An imported file is parsed under its own file name first, so an error names the file the supervisor
 chose, its line and field; only a file that parses is handed to the catalog, which saves it and its
-audit entry in one transaction. The role check happens here, before anything is read from disk.
+audit entry in one transaction. The role is checked before anything is read from disk, so an agent is
+refused at once, and again inside the saving transaction.
 """
 
 from __future__ import annotations
@@ -19,17 +20,15 @@ from sqlalchemy import select
 from dyy_desk.core.business_hours import BusinessSchedule, parse_business_hours
 from dyy_desk.core.changes import Changes
 from dyy_desk.core.sop_toml import DataFileError
-from dyy_desk.core.types import Role
 from dyy_desk.db.repos.tables import users
 from dyy_desk.services.auth_service import require_role
 from dyy_desk.services.errors import ServiceError
-from dyy_desk.services.sop_catalog import BUSINESS_HOURS_KEY, DataFileRejected
+from dyy_desk.services.sop_catalog import BUSINESS_HOURS_KEY, CATALOG_EDITORS, DataFileRejected
 from dyy_desk.services.sop_store import settings_t
 
 if TYPE_CHECKING:
     from dyy_desk.services.workspace import Workspace
 
-SCHEDULE_EDITORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 MAX_FILE_BYTES = 1024 * 1024  # a schedule is a few KB; anything this large is the wrong file
 
 
@@ -68,7 +67,7 @@ def import_schedule_file(
     """Raises AccessDenied for an agent, DataFileRejected (file, line, field) for a bad schedule,
     ServiceError for an unreadable file; in each case the schedule in force is unchanged."""
     with workspace.engine.connect() as conn:
-        actor = require_role(conn, actor_id, SCHEDULE_EDITORS)
+        actor = require_role(conn, actor_id, CATALOG_EDITORS)
     text = _read(path)
     try:
         parse_business_hours(text, path.name)

@@ -22,12 +22,16 @@ from dyy_desk.core.business_hours import BusinessSchedule, parse_business_hours
 from dyy_desk.core.sop_registry import SopRegistry, load_sop_templates
 from dyy_desk.core.sop_template import SopTemplate, parse_sop_template
 from dyy_desk.core.sop_toml import DataFileError, index_lines
+from dyy_desk.core.types import Role
 from dyy_desk.infra.paths import read_resource_text, resource_path
+from dyy_desk.services.auth_service import require_role
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.sop_audit import audit_business_hours, audit_template_imported
 from dyy_desk.services.sop_store import settings_t, templates_t
 
 BUSINESS_HOURS_KEY = "business_hours"
+# Templates and the working-time schedule change everyone's deadlines: supervisors and admins only.
+CATALOG_EDITORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 class DataFileRejected(ServiceError):
@@ -84,6 +88,8 @@ class SopCatalog:
     def import_template(
         self, *, text: str, source: str, actor_id: str | None, now: datetime
     ) -> ImportedTemplate:
+        """Refuses (DataFileRejected) a bad file naming its line and field, and (AccessDenied) anyone
+        but a supervisor or admin, checked in the same transaction as the write."""
         try:
             template = parse_sop_template(text, source)
             key = _imported_key(source, template.version)
@@ -106,6 +112,7 @@ class SopCatalog:
         except DataFileError as exc:
             raise DataFileRejected(exc) from None
         with self._engine.begin() as conn:
+            require_role(conn, actor_id, CATALOG_EDITORS)
             conn.execute(
                 insert(templates_t).values(
                     template_id=template.id,
@@ -144,12 +151,14 @@ class SopCatalog:
             return self._schedule
 
     def save_business_hours(self, *, text: str, actor_id: str | None, now: datetime) -> BusinessSchedule:
-        """Refuses (DataFileRejected) a schedule without any working time, like any invalid one."""
+        """Refuses (DataFileRejected) a schedule without any working time, like any invalid one, and
+        (AccessDenied) anyone but a supervisor or admin, checked in the same transaction as the write."""
         try:
             schedule = parse_business_hours(text, "工作时间设置")
         except DataFileError as exc:
             raise DataFileRejected(exc) from None
         with self._engine.begin() as conn:
+            require_role(conn, actor_id, CATALOG_EDITORS)
             old = conn.execute(
                 select(settings_t.c.value).where(
                     settings_t.c.key == BUSINESS_HOURS_KEY, settings_t.c.deleted.is_(False)

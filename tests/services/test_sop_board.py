@@ -11,7 +11,7 @@ from dyy_desk.core.clock import FakeClock
 from dyy_desk.core.deadlines import DeadlineState
 from dyy_desk.core.sop_checklist import DeadlineSource
 from dyy_desk.core.sop_template import AfterSalesType, AnchorEvent
-from dyy_desk.core.types import Platform, TicketCategory, TicketStatus
+from dyy_desk.core.types import Platform, Role, TicketCategory, TicketStatus
 from dyy_desk.infra.paths import read_resource_text
 from dyy_desk.services.sop_board import SopBoard, TemplateState
 from tests.services.test_sop_service import _agent, _sop, _ticket
@@ -82,7 +82,8 @@ def test_templates_in_force_superseded_and_upcoming(tickets_only_workspace: Any,
         .replace("effective_date = 2026-01-01", "effective_date = 2026-12-01")
     )
     assert "2026-12-01" in v2
-    sop.catalog.import_template(text=v2, source="exchange_v2.toml", actor_id=_agent(ws), now=clock.now())
+    boss = next(u for u in ws.directory.users() if u.role is Role.SUPERVISOR).id
+    sop.catalog.import_template(text=v2, source="exchange_v2.toml", actor_id=boss, now=clock.now())
 
     def states(now: datetime) -> dict[tuple[str, int], TemplateState]:
         return {(t.template_id, t.version): t.state for t in board.templates(now=now)}

@@ -19,6 +19,7 @@ from dyy_desk.core.ticket_input import NewTicket
 from dyy_desk.core.ticket_query import QueueView, TicketQuery
 from dyy_desk.core.types import Platform, Role, TicketCategory
 from dyy_desk.infra.paths import read_resource_text
+from dyy_desk.services.auth_service import AccessDenied
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.sop_catalog import DataFileRejected
 from dyy_desk.services.sop_deadline_text import parse_deadline_text
@@ -35,6 +36,10 @@ def _sop(ws: Any, clock: FakeClock) -> SopService:
 
 def _agent(ws: Any) -> str:
     return str(next(u for u in ws.directory.users() if u.role is Role.AGENT).id)
+
+
+def _supervisor(ws: Any) -> str:
+    return str(next(u for u in ws.directory.users() if u.role is Role.SUPERVISOR).id)
 
 
 def _ticket(ws: Any, category: TicketCategory, platform: Platform = Platform.JD) -> str:
@@ -258,8 +263,10 @@ def test_template_import_keeps_running_checklists_on_their_version(
     ws, sop, agent = demo_workspace, _sop(demo_workspace, clock), _agent(demo_workspace)
     old = _ticket(ws, TicketCategory.EXCHANGE)
     sop.start(ticket_id=old, actor_id=agent)
+    with pytest.raises(AccessDenied):
+        sop.catalog.import_template(text=_V2, source="exchange_v2.toml", actor_id=agent, now=clock.now())
     imported = sop.catalog.import_template(
-        text=_V2, source="exchange_v2.toml", actor_id=agent, now=clock.now()
+        text=_V2, source="exchange_v2.toml", actor_id=_supervisor(ws), now=clock.now()
     )
     assert (imported.template_id, imported.version) == ("exchange.default", 2)
     new = _ticket(ws, TicketCategory.EXCHANGE)
@@ -295,21 +302,26 @@ def test_bad_template_is_rejected_with_file_line_reason(
     sop = _sop(demo_workspace, clock)
     before = sop.catalog.registry()
     with pytest.raises(DataFileRejected) as info:
-        sop.catalog.import_template(text=text, source="bad.toml", actor_id=None, now=clock.now())
+        sop.catalog.import_template(
+            text=text, source="bad.toml", actor_id=_supervisor(demo_workspace), now=clock.now()
+        )
     assert info.value.source == "bad.toml" and info.value.line == line and reason in info.value.reason
     assert "bad.toml" in str(info.value) and f"第 {line} 行" in str(info.value)
     assert _sop(demo_workspace, clock).catalog.registry() == before  # nothing stored
 
 
 def test_business_hours_without_working_time_is_refused(demo_workspace: Any, clock: FakeClock) -> None:
-    sop = _sop(demo_workspace, clock)
+    sop, boss = _sop(demo_workspace, clock), _supervisor(demo_workspace)
     original = sop.catalog.business_hours_text()
     empty = "[weekly]\nmon = []\ntue = []\n"
     with pytest.raises(DataFileRejected, match="没有任何工作时段"):
-        sop.catalog.save_business_hours(text=empty, actor_id=None, now=clock.now())
+        sop.catalog.save_business_hours(text=empty, actor_id=boss, now=clock.now())
     assert _sop(demo_workspace, clock).catalog.business_hours_text() == original
     night = '[weekly]\nmon = ["22:00-06:00"]\n'
-    sop.catalog.save_business_hours(text=night, actor_id=None, now=clock.now())
+    with pytest.raises(AccessDenied):
+        sop.catalog.save_business_hours(text=night, actor_id=_agent(demo_workspace), now=clock.now())
+    assert _sop(demo_workspace, clock).catalog.business_hours_text() == original
+    sop.catalog.save_business_hours(text=night, actor_id=boss, now=clock.now())
     fresh = _sop(demo_workspace, clock).catalog
     assert fresh.business_hours_text() == night and fresh.schedule().weekly[0][0].label() == "22:00-次日06:00"
 
