@@ -103,13 +103,14 @@ def test_agent_sees_only_own_results_and_appeals(qtbot: Any, setup: Any) -> None
     with _loaded(qtbot, panel, "agent"):
         panel.set_user(agent)
     assert panel.pages.currentIndex() == 2
-    rows = panel.results.rows()
+    page = panel.agent_page
+    rows = page.results.rows()
     assert rows and {r.review.agent_id for r in rows} == {agent.id}
-    panel.results_view.selectRow(0)
-    assert "未闭环" in panel.result_detail.toPlainText() and panel.appeal_button.isEnabled()
+    page.results_view.selectRow(0)
+    assert "未闭环" in page.result_detail.toPlainText() and page.appeal_button.isEnabled()
 
-    panel.open_appeal_dialog()
-    dialog = panel.dialog
+    page.open_appeal_dialog()
+    dialog = page.dialog
     qtbot.waitUntil(lambda: dialog.isVisible(), timeout=TIMEOUT)
     dialog.submit()
     assert "请填写申诉理由" in dialog.error_label.text() and dialog.isVisible()
@@ -119,5 +120,5 @@ def test_agent_sees_only_own_results_and_appeals(qtbot: Any, setup: Any) -> None
     assert not dialog.isVisible()
     review_id = rows[0].review.id
     assert qa.review(actor_id=agent.id, review_id=review_id).review.state is ReviewState.APPEALED
-    panel.results_view.selectRow(0)
-    assert not panel.appeal_button.isEnabled()  # one appeal per review
+    page.results_view.selectRow(0)
+    assert not page.appeal_button.isEnabled()  # one appeal per review

@@ -11,14 +11,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +29,7 @@ from dyy_desk.services.library_views import ImportPreview, ImportResult, RowStat
 from dyy_desk.ui.models.library_models import RowsTableModel
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskContext, TaskRunner
+from dyy_desk.ui.widgets.row_table import row_table
 
 COLUMN_LABELS = {
     "id": "编号", "question": "问题", "answer": "答案", "similar_questions": "相似问法",
@@ -74,9 +72,9 @@ class LibraryImportDialog(QDialog):
         self.issues_label = QLabel()
         self.issues_label.setObjectName("errorLabel")
         self.issues_model = RowsTableModel((N_("行"), N_("列"), N_("问题")), parent=self)
-        self.issues_view = _table(self.issues_model)
+        self.issues_view = row_table(self.issues_model)
         self.rows_model = RowsTableModel((N_("行"), N_("编号"), N_("标题"), N_("结果")), parent=self)
-        self.rows_view = _table(self.rows_model)
+        self.rows_view = row_table(self.rows_model)
         self.progress = QProgressBar()
         self.progress.hide()
         self.status_label = QLabel()
@@ -210,16 +208,3 @@ class LibraryImportDialog(QDialog):
             self.status_label.setText(_("正在取消…"))
             return
         super().reject()
-
-
-def _table(model: RowsTableModel) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.verticalHeader().setVisible(False)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setWordWrap(False)
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    return view

@@ -17,13 +17,11 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListView,
     QPushButton,
     QSplitter,
-    QStackedWidget,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -56,37 +54,11 @@ from dyy_desk.ui.models.escalation_models import (
 )
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
+from dyy_desk.ui.widgets.row_table import row_table, with_empty_state
 
 USER_ERRORS = (ServiceError, PermissionError, EscalationTransitionError, ValueError)
 BOARD_PAGE = 100  # escalations read per page of the board (Qt asks for the next as the agent scrolls)
 _STEP_OPS = (EscalationOp.ACKNOWLEDGE, EscalationOp.START, EscalationOp.RESOLVE, EscalationOp.CLOSE)
-
-
-def _table(model: EscalationTableModel) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.verticalHeader().setVisible(False)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-    return view
-
-
-def _with_empty(view: QTableView, text: str) -> QStackedWidget:
-    stack = QStackedWidget()
-    empty = QLabel(text)
-    empty.setObjectName("emptyState")
-    empty.setWordWrap(True)
-    empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    stack.addWidget(empty)
-    stack.addWidget(view)
-    model = view.model()
-    model.modelReset.connect(lambda: stack.setCurrentIndex(1 if model.rowCount() else 0))
-    return stack
 
 
 class EscalationPanel(QWidget):
@@ -117,8 +89,8 @@ class EscalationPanel(QWidget):
         self._shops: tuple[tuple[str, str, str], ...] = ()
         self.mine = EscalationTableModel(clock_now)
         self.mine.set_sort(BoardSort.DUE)
-        self.board_view = _table(self.board)
-        self.mine_view = _table(self.mine)
+        self.board_view = row_table(self.board, stretch=3)
+        self.mine_view = row_table(self.mine, stretch=3)
 
         self.sort_combo = QComboBox()
         self.sort_combo.addItem(_("按级别"), BoardSort.LEVEL)
@@ -143,7 +115,7 @@ class EscalationPanel(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(
-            _with_empty(
+            with_empty_state(
                 self.board_view,
                 _(
                     "目前没有待处理的升级。\n"
@@ -154,7 +126,7 @@ class EscalationPanel(QWidget):
             _("升级看板"),
         )
         self.tabs.addTab(
-            _with_empty(
+            with_empty_state(
                 self.mine_view,
                 _("你还没有手动升级过工单。\n在工单详情里点「升级」，主管的处理进展会显示在这里。"),
             ),

@@ -1,20 +1,18 @@
 """质检: supervisors plan, draw, score, re-review appeals, calibrate and export reports; an agent sees
-their own results and may appeal. Every service call runs in the TaskRunner; callbacks only paint."""
+their own results and may appeal (`qa_agent_page`). Every service call runs in the TaskRunner;
+callbacks only paint."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from html import escape
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -30,15 +28,13 @@ from PySide6.QtWidgets import (
 from dyy_desk.core.changes import Changes
 from dyy_desk.core.i18n import _
 from dyy_desk.core.qa_access import QA_MANAGERS
-from dyy_desk.core.qa_review import DECISION_LABELS, STATE_LABELS, AppealDecision, ReviewState
+from dyy_desk.core.qa_review import DECISION_LABELS, AppealDecision, ReviewState
 from dyy_desk.core.qa_scorecard import Scorecard
-from dyy_desk.core.timefmt import format_local
 from dyy_desk.core.types import TicketDetail, UserRow
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.qa_service import QAService
 from dyy_desk.services.qa_views import ReviewRow
 from dyy_desk.services.tickets import TicketService
-from dyy_desk.ui.dialogs.qa_appeal_dialog import AppealDialog
 from dyy_desk.ui.dialogs.qa_plan_dialog import PlanDialog
 from dyy_desk.ui.models.qa_models import (
     CalibrationModel,
@@ -47,38 +43,14 @@ from dyy_desk.ui.models.qa_models import (
     RowsModel,
     SampleItemsModel,
 )
+from dyy_desk.ui.panels.qa_agent_page import QAAgentPage
+from dyy_desk.ui.panels.qa_html import state_text, timeline_html
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
 from dyy_desk.ui.widgets.qa_scorecard_form import ScorecardForm
+from dyy_desk.ui.widgets.row_table import row_table, with_empty_state
 
 USER_ERRORS = (ServiceError, PermissionError, ValueError)
-
-
-def _table(model: RowsModel[Any]) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.verticalHeader().setVisible(False)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
-    return view
-
-
-def _with_empty(view: QTableView, text: str) -> QStackedWidget:
-    """A table that shows `text` instead while it has no rows."""
-    stack = QStackedWidget()
-    empty = QLabel(text)
-    empty.setObjectName("emptyState")
-    empty.setWordWrap(True)
-    empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    stack.addWidget(empty)
-    stack.addWidget(view)
-    model = view.model()
-    model.modelReset.connect(lambda: stack.setCurrentIndex(1 if model.rowCount() else 0))
-    return stack
 
 
 def _selected(view: QTableView, model: RowsModel[Any]) -> Any:
@@ -101,8 +73,7 @@ class QAPanel(QWidget):
         self.user: UserRow | None = None
         self.review: ReviewRow | None = None
         self._re_review = False
-        self._item_names: dict[str, str] = {}
-        self.dialog: PlanDialog | AppealDialog | None = None
+        self.dialog: PlanDialog | None = None
 
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
@@ -111,8 +82,15 @@ class QAPanel(QWidget):
         self.appeals = ReviewsModel()
         self.calibrations = CalibrationModel()
         self.report = ReportModel()
-        self.results = ReviewsModel()
         self.form = ScorecardForm()
+        self.agent_page = QAAgentPage(
+            qa=qa,
+            runner=runner,
+            on_done=self._done,
+            explain=self._explain,
+            on_error=lambda exc: self._say(self._explain(exc)),
+        )
+        self.agent_page.loaded.connect(lambda: self.loaded.emit("agent"))
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._samples_tab(), _("抽检"))
@@ -128,7 +106,7 @@ class QAPanel(QWidget):
         self.pages = QStackedWidget()
         self.pages.addWidget(no_user)
         self.pages.addWidget(self.tabs)
-        self.pages.addWidget(self._agent_page())
+        self.pages.addWidget(self.agent_page)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages, 1)
@@ -146,7 +124,7 @@ class QAPanel(QWidget):
         self.start_button = QPushButton(_("开始质检"))
         self.calibrate_button = QPushButton(_("发起校准"))
         self.calibrate_button.setToolTip(_("请全部主管对选中工单各自评分，比较差异；校准评分不计入客服成绩"))
-        self.samples_view = _table(self.samples)
+        self.samples_view = row_table(self.samples)
         bar = QHBoxLayout()
         bar.addWidget(QLabel(_("抽检计划")))
         bar.addWidget(self.plan_combo)
@@ -159,7 +137,7 @@ class QAPanel(QWidget):
         layout = QVBoxLayout(page)
         layout.addLayout(bar)
         layout.addWidget(
-            _with_empty(
+            with_empty_state(
                 self.samples_view,
                 _(
                     "还没有抽检工单。\n先「新建计划…」，再点「抽取今日样本」：系统会从已关闭的工单中按计划抽取，\n"
@@ -216,7 +194,7 @@ class QAPanel(QWidget):
         return page
 
     def _appeals_tab(self) -> QWidget:
-        self.appeals_view = _table(self.appeals)
+        self.appeals_view = row_table(self.appeals)
         self.appeal_detail = QLabel()
         self.appeal_detail.setWordWrap(True)
         self.decision_comment = QLineEdit()
@@ -231,7 +209,7 @@ class QAPanel(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         empty = _("没有待复核的申诉。客服申诉后会出现在这里，由原质检员以外的主管复核，复核后结果定稿锁定。")
-        layout.addWidget(_with_empty(self.appeals_view, empty), 1)
+        layout.addWidget(with_empty_state(self.appeals_view, empty), 1)
         layout.addWidget(self.appeal_detail)
         layout.addLayout(bar)
         self.appeals_view.selectionModel().selectionChanged.connect(lambda *_: self._show_appeal())
@@ -241,7 +219,7 @@ class QAPanel(QWidget):
         return page
 
     def _calibration_tab(self) -> QWidget:
-        self.calibration_view = _table(self.calibrations)
+        self.calibration_view = row_table(self.calibrations)
         self.calibration_score_button = QPushButton(_("我来评分"))
         bar = QHBoxLayout()
         note = QLabel(_("校准评分只用于比较主管之间的尺度差异，不计入客服成绩和报表。"))
@@ -251,13 +229,13 @@ class QAPanel(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         empty = _("还没有校准会话。在「抽检」页选中一张工单，点「发起校准」，请各位主管分别评分。")
-        layout.addWidget(_with_empty(self.calibration_view, empty), 1)
+        layout.addWidget(with_empty_state(self.calibration_view, empty), 1)
         layout.addLayout(bar)
         self.calibration_score_button.clicked.connect(self._score_calibration)
         return page
 
     def _report_tab(self) -> QWidget:
-        self.report_view = _table(self.report)
+        self.report_view = row_table(self.report)
         self.report_note = QLabel()
         self.report_note.setObjectName("mutedLabel")
         self.export_xlsx_button = QPushButton(_("导出 Excel"))
@@ -272,31 +250,6 @@ class QAPanel(QWidget):
         layout.addLayout(bar)
         self.export_xlsx_button.clicked.connect(lambda: self._ask_export(".xlsx"))
         self.export_csv_button.clicked.connect(lambda: self._ask_export(".csv"))
-        return page
-
-    def _agent_page(self) -> QWidget:
-        self.results_view = _table(self.results)
-        self.result_detail = QTextBrowser()
-        self.appeal_button = QPushButton(_("申诉…"))
-        self.appeal_button.setEnabled(False)
-        bar = QHBoxLayout()
-        hint = QLabel(_("对已提交的质检结果可申诉一次，需填写理由；复核由另一位主管完成。"))
-        hint.setObjectName("mutedLabel")
-        bar.addWidget(hint, 1)
-        bar.addWidget(self.appeal_button)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        empty = _("还没有已提交的质检结果。主管完成质检后，你的得分和扣分说明会显示在这里。")
-        splitter.addWidget(_with_empty(self.results_view, empty))
-        splitter.addWidget(self.result_detail)
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        title = QLabel(_("我的质检结果"))
-        title.setObjectName("detailTitle")
-        layout.addWidget(title)
-        layout.addWidget(splitter, 1)
-        layout.addLayout(bar)
-        self.results_view.selectionModel().selectionChanged.connect(lambda *_: self._show_result())
-        self.appeal_button.clicked.connect(self.open_appeal_dialog)
         return page
 
     # --- loading -----------------------------------------------------------------------------
@@ -326,7 +279,7 @@ class QAPanel(QWidget):
                 self._apply_supervisor,
             )
         else:
-            self._run(lambda: self._agent_results(user.id), self._apply_agent)
+            self.agent_page.load(user.id)
 
     def _apply_supervisor(self, result: tuple[Any, ...]) -> None:
         plans, items, appeals, calibrations, report = result
@@ -352,21 +305,6 @@ class QAPanel(QWidget):
         )
         self.loaded.emit("supervisor")
 
-    def _agent_results(self, user_id: str) -> tuple[list[ReviewRow], dict[str, str]]:
-        """Worker side: the agent's results plus the item names of the scorecard versions they used."""
-        rows = self._qa.results(actor_id=user_id)
-        names: dict[str, str] = {}
-        for key in {(r.review.scorecard_id, r.review.scorecard_version) for r in rows}:
-            card = self._qa.scorecard(scorecard_id=key[0], version=key[1])
-            names.update({i.id: i.name for i in card.items} | {f.id: f.name for f in card.fatal_items})
-        return rows, names
-
-    def _apply_agent(self, result: tuple[list[ReviewRow], dict[str, str]]) -> None:
-        rows, self._item_names = result
-        self.results.set_rows(rows)
-        self._show_result()
-        self.loaded.emit("agent")
-
     def _on_changes(self, changes: Changes, initiator: object) -> None:
         if changes.qa and initiator is not self:
             self.reload()
@@ -387,7 +325,7 @@ class QAPanel(QWidget):
     def _create_plan(self, values: dict[str, Any]) -> None:
         user = self.user
         dialog = self.dialog
-        if user is None or not isinstance(dialog, PlanDialog):
+        if user is None or dialog is None:
             return
 
         def done(result: Any) -> None:
@@ -460,14 +398,14 @@ class QAPanel(QWidget):
                 agent_name=row.agent_name,
                 client_name=row.client_name,
                 reviewer_name=row.reviewer_name,
-                state_text=_state_text(review.state),
+                state_text=state_text(review.state),
             )
         )
         self.review_error.clear()
         self.save_button.setEnabled(editable and not re_review)
         self.submit_button.setEnabled(editable)
         self.submit_button.setText(_("提交复核（部分成立）") if re_review else _("提交"))
-        self.timeline.setHtml(_timeline_html(detail))
+        self.timeline.setHtml(timeline_html(detail))
         self.tabs.setCurrentIndex(1)
         if changes.qa:
             self._signals.operation_did_execute.emit(changes, self)
@@ -520,7 +458,7 @@ class QAPanel(QWidget):
                 ticket_number=row.ticket_number,
                 agent_name=row.agent_name,
                 score=row.review.score,
-                state_text=_state_text(row.review.state),
+                state_text=state_text(row.review.state),
             )
         )
 
@@ -629,59 +567,6 @@ class QAPanel(QWidget):
 
         self._run(lambda: self._qa.export_report(actor_id=user.id, path=path), done)
 
-    # --- agent actions -----------------------------------------------------------------------
-    def _show_result(self) -> None:
-        row = _selected(self.results_view, self.results)
-        self.appeal_button.setEnabled(
-            row is not None and row.review.state is ReviewState.SUBMITTED and row.review.appeal is None
-        )
-        self.result_detail.setHtml(
-            _result_html(row, self._item_names) if row else _("<p>选择一条结果查看扣分说明。</p>")
-        )
-
-    def open_appeal_dialog(self) -> None:
-        row = _selected(self.results_view, self.results)
-        if row is None:
-            return
-        names = self._item_names
-        marks = [
-            (
-                d.item_id,
-                _("{item}：扣 {points} 分 · {comment}").format(
-                    item=names.get(d.item_id, d.item_id), points=d.points, comment=d.comment
-                ),
-            )
-            for d in row.review.deductions
-        ]
-        marks += [
-            (
-                h.fatal_id,
-                _("致命项 {item} · {comment}").format(
-                    item=names.get(h.fatal_id, h.fatal_id), comment=h.comment
-                ),
-            )
-            for h in row.review.fatal_hits
-        ]
-        self.dialog = AppealDialog(marks=marks, on_submit=lambda r, c: self._appeal(row, r, c), parent=self)
-        self.dialog.open()
-
-    def _appeal(self, row: ReviewRow, reason: str, contested: list[str]) -> None:
-        user, dialog = self.user, self.dialog
-        if user is None or not isinstance(dialog, AppealDialog):
-            return
-
-        def done(result: tuple[ReviewRow, Changes]) -> None:
-            dialog.accept()
-            self._done(result[1], _("申诉已提交，等待另一位主管复核"))
-
-        self._runner.run_db(
-            lambda _ctx: self._qa.appeal(
-                actor_id=user.id, review_id=row.review.id, reason=reason, contested=contested
-            ),
-            on_done=done,
-            on_error=lambda exc: dialog.show_error(self._explain(exc)),
-        )
-
     # --- plumbing ----------------------------------------------------------------------------
     def _run(self, work: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
         self._runner.run_db(
@@ -703,54 +588,3 @@ class QAPanel(QWidget):
             return str(exc)
         return _("操作失败，数据未改动。详情已写入日志。")
 
-
-def _state_text(state: ReviewState) -> str:
-    return _(STATE_LABELS[state])
-
-
-def _timeline_html(detail: TicketDetail) -> str:
-    row = detail.row
-    head = (
-        f"<p><b>{escape(row.number)} {escape(row.subject)}</b><br>"
-        f"{escape(row.client_name)} · {escape(row.shop_name)}</p>"
-    )
-    events = "".join(
-        f"<p style='margin:0 0 6px 0'><span style='color:#666'>{format_local(e.at)} · "
-        f"{escape(e.actor_name or _('系统'))}</span><br>{escape(e.text)}</p>"
-        for e in detail.events
-    )
-    return head + (events or _("<p>该工单没有时间线记录。</p>"))
-
-
-def _result_html(row: ReviewRow, names: dict[str, str]) -> str:
-    review = row.review
-    parts = [
-        _("<p><b>{title}</b> · 得分 <b>{score}</b> · {state_text}</p>").format(
-            title=escape(row.ticket_number), score=review.score, state_text=_state_text(review.state)
-        )
-    ]
-    for d in review.deductions:
-        parts.append(
-            _("<p>扣 {points} 分 · {item}：{comment}</p>").format(
-                points=d.points, item=escape(names.get(d.item_id, d.item_id)), comment=escape(d.comment)
-            )
-        )
-    for h in review.fatal_hits:
-        name = escape(names.get(h.fatal_id, h.fatal_id))
-        parts.append(
-            _("<p style='color:#c62828'>致命项 {name}：{comment}</p>").format(
-                name=name, comment=escape(h.comment)
-            )
-        )
-    if not review.deductions and not review.fatal_hits:
-        parts.append(_("<p>没有扣分。</p>"))
-    if review.appeal:
-        parts.append(_("<p>申诉理由：{reason}</p>").format(reason=escape(review.appeal.reason)))
-    if review.re_review:
-        label = _(DECISION_LABELS[review.re_review.decision])
-        parts.append(
-            _("<p>复核：{label}（{comment}）</p>").format(
-                label=label, comment=escape(review.re_review.comment)
-            )
-        )
-    return "".join(parts)

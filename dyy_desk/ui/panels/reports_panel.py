@@ -16,18 +16,15 @@ from pathlib import Path
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -43,22 +40,9 @@ from dyy_desk.services.report_service import ReportService
 from dyy_desk.ui.models.report_models import AgentReportModel, ClientReportModel
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import Cancelled, TaskContext, TaskRunner
+from dyy_desk.ui.widgets.row_table import row_table
 
 USER_ERRORS = (ServiceError, PermissionError, ValueError)
-
-
-def _table(model: AgentReportModel | ClientReportModel, stretch: int) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.verticalHeader().setVisible(False)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    return view
 
 
 def _boxed(title: str, widget: QWidget) -> QGroupBox:
@@ -132,8 +116,8 @@ class ReportsPanel(QWidget):
         self.status_label.setWordWrap(True)
         self.agent_model = AgentReportModel()
         self.client_model = ClientReportModel()
-        self.agent_table = _table(self.agent_model, stretch=len(self.agent_model.columns) - 1)
-        self.client_table = _table(self.client_model, stretch=6)
+        self.agent_table = row_table(self.agent_model, stretch=len(self.agent_model.columns) - 1)
+        self.client_table = row_table(self.client_model, stretch=6)
         self.client_box = _boxed(_("按品牌方（时段内新建的工单）"), self.client_table)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(_boxed(_("按客服"), self.agent_table))

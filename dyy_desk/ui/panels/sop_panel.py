@@ -14,15 +14,12 @@ from datetime import datetime
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QButtonGroup,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QStackedWidget,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -41,31 +38,9 @@ from dyy_desk.ui.models.sop_board_models import (
 )
 from dyy_desk.ui.signals import AppSignals
 from dyy_desk.ui.tasks import TaskRunner
+from dyy_desk.ui.widgets.row_table import empty_label, row_table
 
 _ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-
-
-def _table(model: SopBoardModel | SopTemplateModel, stretch: int) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.verticalHeader().setVisible(False)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
-    header = view.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    return view
-
-
-def _empty_label(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("emptyState")
-    label.setWordWrap(True)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    return label
 
 
 class SopPanel(QWidget):
@@ -91,7 +66,7 @@ class SopPanel(QWidget):
         self._templates_stale = True  # read when the templates tab is next looked at
 
         self.model = SopBoardModel(clock_now)
-        self.table = _table(self.model, stretch=7)
+        self.table = row_table(self.model, stretch=7)
         self.table.installEventFilter(self)
         self.filter_buttons: dict[BoardFilter, QPushButton] = {}
         self._filter_group = QButtonGroup(self)
@@ -112,7 +87,7 @@ class SopPanel(QWidget):
         self.refresh_button.clicked.connect(self.reload)
         bar.addWidget(self.refresh_button)
 
-        self.empty_label = _empty_label("")
+        self.empty_label = empty_label("")
         self.board_stack = QStackedWidget()
         self.board_stack.addWidget(self.empty_label)
         self.board_stack.addWidget(self.table)
@@ -154,7 +129,7 @@ class SopPanel(QWidget):
         note.setWordWrap(True)
         note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.template_model = SopTemplateModel()
-        self.template_table = _table(self.template_model, stretch=1)
+        self.template_table = row_table(self.template_model, stretch=1)
         self.schedule_label = QLabel()
         self.schedule_label.setWordWrap(True)
         self.schedule_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
