@@ -138,6 +138,8 @@ class MainWindow(QMainWindow):
         self.nav.area_changed.connect(self.areas.setCurrentIndex)
         self.header = HeaderBar()
         self.header.user_chosen.connect(self.switch_user)
+        self.header.search_requested.connect(lambda: self.search_popup.show_popup())
+        self.header.view_requested.connect(self._show_view)
 
         central = QWidget()
         outer = QVBoxLayout(central)

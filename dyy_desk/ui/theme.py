@@ -22,6 +22,9 @@ QLabel#errorLabel { color: #c62828; }
 QLabel#mutedLabel { color: #666666; }
 QLabel#emptyState { color: #555555; font-size: 11pt; }
 QLabel#headerBadge { padding: 2px 8px; border-radius: 8px; background: #ffe7b3; }
+QPushButton#headerSearch { text-align: left; padding: 4px 10px; color: #777777; background: #ffffff;
+    border: 1px solid #c8c8c8; border-radius: 4px; min-width: 12em; max-width: 32em; }
+QPushButton#headerSearch:hover, QPushButton#headerSearch:focus { border-color: #3b78e7; }
 QListView#navigation { font-size: 11pt; border: none; background: #f4f5f7; }
 QListView#navigation::item { padding: 8px 10px; }
 QListView#navigation::item:selected { background: #dbe8ff; color: #0b3d91; }

@@ -191,3 +191,22 @@ def test_empty_view_explains_itself(qtbot: Any, window: Any) -> None:
     with qtbot.waitSignal(window.queue.ids_loaded, timeout=5000):
         window.queue.search_edit.clear()
     assert window.queue.table.isVisible()
+
+
+def test_header_counts_open_their_view_and_match_it(qtbot: Any, window: Any) -> None:
+    """The count an agent clicks is the number of rows they then see (no other filter set)."""
+    due_soon, overdue = window.header.due_counts
+    assert overdue > 0
+    with qtbot.waitSignal(window.queue.ids_loaded, timeout=5000):
+        window.header.due_badge.linkActivated.emit(QueueView.OVERDUE.value)
+    assert window.queue.current_query().view is QueueView.OVERDUE
+    assert window.queue.model.rowCount() == overdue
+    with qtbot.waitSignal(window.queue.ids_loaded, timeout=5000):
+        window.header.due_badge.linkActivated.emit(QueueView.DUE_SOON.value)
+    assert window.queue.model.rowCount() == due_soon
+
+
+def test_header_search_field_opens_the_library_search(qtbot: Any, window: Any) -> None:
+    qtbot.mouseClick(window.header.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.search_popup.isVisible(), timeout=5000)
+    window.search_popup.close()
