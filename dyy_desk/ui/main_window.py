@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
         self.header = HeaderBar()
         self.header.user_chosen.connect(self.switch_user)
         self.header.search_requested.connect(lambda: self.search_popup.show_popup())
-        self.header.view_requested.connect(self._show_view)
+        self.header.view_requested.connect(self._show_whole_view)
 
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -391,6 +391,10 @@ class MainWindow(QMainWindow):
     def _show_view(self, view: QueueView) -> None:
         self.nav.show_area(0)
         self.queue.set_view(view)
+
+    def _show_whole_view(self, view: QueueView) -> None:
+        self.nav.show_area(0)
+        self.queue.show_whole_view(view)
 
     def _step_ticket(self, delta: int) -> None:
         current = self.queue.table.currentIndex()

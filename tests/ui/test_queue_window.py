@@ -198,9 +198,13 @@ def test_header_counts_open_their_view_and_match_it(qtbot: Any, window: Any) -> 
     due_soon, overdue = window.header.due_counts
     assert overdue > 0
     with qtbot.waitSignal(window.queue.ids_loaded, timeout=5000):
+        window.queue.search_edit.setText("毛毯")  # filters left over from earlier work are cleared
+        window.queue.status_combo.setCurrentIndex(1)
+    with qtbot.waitSignal(window.queue.ids_loaded, timeout=5000):
         window.header.due_badge.linkActivated.emit(QueueView.OVERDUE.value)
     assert window.queue.current_query().view is QueueView.OVERDUE
     assert window.queue.model.rowCount() == overdue
+    assert window.queue.search_edit.text() == "" and window.queue.status_combo.currentIndex() == 0
     with qtbot.waitSignal(window.queue.ids_loaded, timeout=5000):
         window.header.due_badge.linkActivated.emit(QueueView.DUE_SOON.value)
     assert window.queue.model.rowCount() == due_soon

@@ -178,6 +178,31 @@ class QueuePanel(QWidget):
     def set_view(self, view: QueueView) -> None:
         self.view_combo.setCurrentIndex(self.view_combo.findData(view))
 
+    def show_whole_view(self, view: QueueView) -> None:
+        """The view with every filter and the search text cleared, loaded once: what a count in the
+        header promised."""
+        combos = (
+            self.view_combo,
+            self.client_combo,
+            self.shop_combo,
+            self.platform_combo,
+            self.status_combo,
+            self.category_combo,
+        )
+        for widget in (*combos, self.search_edit):
+            widget.blockSignals(True)
+        try:
+            for combo in combos[1:]:
+                combo.setCurrentIndex(0)
+            self._fill_shops()
+            self.search_edit.clear()
+            self.view_combo.setCurrentIndex(self.view_combo.findData(view))
+        finally:
+            for widget in (*combos, self.search_edit):
+                widget.blockSignals(False)
+        self._debounce.stop()
+        self.reload()
+
     def focus_search(self) -> None:
         self.search_edit.setFocus()
         self.search_edit.selectAll()
