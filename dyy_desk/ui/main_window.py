@@ -231,6 +231,7 @@ class MainWindow(QMainWindow):
                 clock_now=self.workspace.clock.now,
             )
             self._checklist.set_user(self.user)
+            self._checklist.loaded.connect(lambda view: self.detail.set_checklist_expanding(view is not None))
             self._checklist_slot.layout().addWidget(self._checklist)
         return self._checklist
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from dyy_desk.core.ticket_query import QueueView
 from dyy_desk.core.types import STATUS_LABELS, TicketStatus
@@ -214,3 +215,19 @@ def test_header_search_field_opens_the_library_search(qtbot: Any, window: Any) -
     qtbot.mouseClick(window.header.search_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.search_popup.isVisible(), timeout=5000)
     window.search_popup.close()
+
+
+def test_timeline_gets_the_room_a_ticket_without_checklist_leaves(qtbot: Any, window: Any) -> None:
+    _show_all(qtbot, window)
+    model, sop = window.queue.model, window.workspace.sop
+    ids = model.ids()[:60]
+    with_steps = next(i for i in ids if sop.view(ticket_id=i) is not None)
+    without = next(i for i in ids if sop.view(ticket_id=i) is None)
+    heights = {}
+    for ticket_id in (with_steps, without):
+        with qtbot.waitSignal(window.checklist.loaded, timeout=5000):
+            window.queue.select_ticket(ticket_id)
+        qtbot.waitUntil(lambda: window.checklist.ticket_id == ticket_id, timeout=5000)
+        QApplication.processEvents()
+        heights[ticket_id] = window.detail.timeline.height()
+    assert heights[without] > heights[with_steps] * 1.5

@@ -137,7 +137,8 @@ class TicketDetailPanel(QWidget):
         note_buttons.addWidget(self.note_button)
 
         content = QWidget()
-        body = QVBoxLayout(content)
+        body = self._body = QVBoxLayout(content)
+        self._checklist_box = checklist
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.title_label)
         body.addWidget(self.meta_label)
@@ -147,7 +148,7 @@ class TicketDetailPanel(QWidget):
         body.addLayout(form)
         body.addWidget(self.error_label)
         if checklist is not None:
-            body.addWidget(checklist, 2)
+            body.addWidget(checklist)  # takes room only once it lists steps (set_checklist_expanding)
         body.addWidget(QLabel(_("时间线")))
         body.addWidget(self.timeline, 1)
         body.addWidget(self.note_edit)
@@ -217,6 +218,11 @@ class TicketDetailPanel(QWidget):
         self._render_due()
         self._stack.setCurrentIndex(1)
         self.detail_loaded.emit(detail)
+
+    def set_checklist_expanding(self, expanding: bool) -> None:
+        """A running checklist shares the height with the timeline; without one, the timeline gets it."""
+        if self._checklist_box is not None:
+            self._body.setStretchFactor(self._checklist_box, 2 if expanding else 0)
 
     def _render_timeline(self, detail: TicketDetail) -> None:
         now = self._now()
