@@ -32,7 +32,9 @@ class HeaderBar(QWidget):
         self.due_counts = (0, 0)
         self.due_badge = QLabel()
         self.due_badge.setObjectName("headerBadge")
-        self.due_badge.setToolTip(_("点击数字查看这些工单"))
+        self.due_badge.setToolTip(
+            _("全部未结工单中处理时限将到或已过的数量（与「即将超时」「已超时」视图一致）；点击数字查看这些工单")
+        )
         self.due_badge.linkActivated.connect(lambda view: self.view_requested.emit(QueueView(view)))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
