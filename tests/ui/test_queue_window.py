@@ -227,7 +227,7 @@ def test_timeline_gets_the_room_a_ticket_without_checklist_leaves(qtbot: Any, wi
     for ticket_id in (with_steps, without):
         with qtbot.waitSignal(window.checklist.loaded, timeout=5000):
             window.queue.select_ticket(ticket_id)
-        qtbot.waitUntil(lambda: window.checklist.ticket_id == ticket_id, timeout=5000)
+        qtbot.waitUntil(lambda t=ticket_id: window.checklist.ticket_id == t, timeout=5000)
         QApplication.processEvents()
         heights[ticket_id] = window.detail.timeline.height()
     assert heights[without] > heights[with_steps] * 1.5
