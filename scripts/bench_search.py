@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from dyy_desk.core.search import AnalysedDoc, SearchDoc, SearchEngine, load_search_resources  # noqa: E402
 from dyy_desk.core.search.analyse import clear_caches  # noqa: E402
-from dyy_desk.core.search.index import clear_impact_cache  # noqa: E402
+from dyy_desk.core.search.impacts import clear_impact_cache  # noqa: E402
 
 PRODUCTS = [
     "四件套",

@@ -190,9 +190,14 @@ class SearchEngine:
                     heapq.heapreplace(kept, value)
             scored.sort(key=lambda t: -t[0])
             if scored:
+                # The order comes from the ranking values, the shown scale from the top hit's
+                # confidence: every hit moves by the same amount, so the order stays as ranked.
                 second = scored[1][0] if len(scored) > 1 else None
                 top, top_slot, top_phrasing = scored[0]
-                scored[0] = (with_margin(top, second), top_slot, top_phrasing)
+                confidence = boost(scorer.confidence(top_slot), self._doc(top_slot), client_id, usage)
+                shift = confidence - top
+                scored = [(min(1.0, max(0.0, v + shift)), s, p) for v, s, p in scored]
+                scored[0] = (with_margin(top, second, confidence), top_slot, top_phrasing)
             hits: list[SearchHit] = []
             for value, slot, phrasing in scored[:limit]:
                 adoc = index.doc(slot)

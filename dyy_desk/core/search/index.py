@@ -5,6 +5,9 @@ the BM25-style, field-weighted term weight of that term in that entry, quantised
 never reused: removing an entry marks its slot dead (queries skip it) and the postings are compacted
 once dead slots outnumber a third of the live ones, so removal stays O(1) and queries stay correct.
 
+Term weights come from `impacts`, the ranker's per-entry sets from `doc_features`, and the statistics of
+which terms entries have together from `association`.
+
 Not thread-safe on its own: `SearchEngine` serialises writers and readers.
 """
 
@@ -15,122 +18,22 @@ import marshal
 import math
 import zlib
 from array import array
-from bisect import bisect_left
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from dyy_desk.core.search.analyse import AnalysedDoc, AnalysedText, char_set
+from dyy_desk.core.search.analyse import AnalysedDoc
+from dyy_desk.core.search.association import TermAssociation
+from dyy_desk.core.search.doc_features import DocFeatures, doc_chars
+from dyy_desk.core.search.impacts import entry_impacts
 
-# Field weights: what a match in each field says about the entry being the answer.
-TITLE_WEIGHT = 3.0
-ALTERNATE_WEIGHT = 2.6
-TAG_WEIGHT = 1.5
-BODY_WEIGHT = 0.5
-SHORTCUT_WEIGHT = 12.0
-_SHORT_K = 0.5  # tf saturation for short fields: a second occurrence adds little
-_BODY_K = 1.2
-_BODY_AVG_TERMS = 60.0
 _QUANT = 16.0
 _IMPACTS = [i / _QUANT for i in range(256)]
-
-
-_SHORT_SAT = 1.0 / (1.0 + _SHORT_K)  # saturated weight of a term that occurs once
-_sat_cache: dict[int, tuple[AnalysedText, dict[str, float]]] = {}
-_SAT_CACHE = 100_000
-
-
-def _short_field(text: AnalysedText) -> dict[str, float]:
-    """Saturated term frequencies of a short field, tf / (tf + k). Phrasings and tag sets are shared
-    between entries (the analysis caches hand out the same objects), so this is cached by identity;
-    the entry is kept alongside so its id cannot be reused while cached."""
-    found = _sat_cache.get(id(text))
-    if found is not None and found[0] is text:
-        return found[1]
-    sat = {term: tf / (tf + _SHORT_K) for term, tf in Counter(text.terms).items()}
-    if len(_sat_cache) >= _SAT_CACHE:
-        _sat_cache.clear()
-    _sat_cache[id(text)] = (text, sat)
-    return sat
-
-
-def clear_impact_cache() -> None:
-    """Forget cached field weights (benchmarks use it, with `analyse.clear_caches`, for a cold build)."""
-    _sat_cache.clear()
-
-
-def entry_impacts(adoc: AnalysedDoc) -> dict[str, float]:
-    """Field-weighted, saturated term weights of one entry (BM25F without the idf factor)."""
-    impacts = {term: TITLE_WEIGHT * sat for term, sat in _short_field(adoc.title).items()}
-    get = impacts.get
-    alternates = adoc.alternates
-    if len(alternates) == 1:
-        once = ALTERNATE_WEIGHT * _SHORT_SAT
-        for term in _short_field(alternates[0]):
-            impacts[term] = get(term, 0.0) + once
-    elif alternates:
-        alt_counts: Counter[str] = Counter()
-        for alt in alternates:
-            alt_counts.update(_short_field(alt).keys())
-        for term, tf in alt_counts.items():
-            impacts[term] = get(term, 0.0) + ALTERNATE_WEIGHT * tf / (tf + _SHORT_K)
-    for term, sat in _short_field(adoc.tags).items():
-        impacts[term] = get(term, 0.0) + TAG_WEIGHT * sat
-    k_body = _BODY_K * (0.3 + 0.7 * len(adoc.body_terms) / _BODY_AVG_TERMS)
-    for term, tf in Counter(adoc.body_terms).items():
-        impacts[term] = get(term, 0.0) + BODY_WEIGHT * tf / (tf + k_body)
-    for term in adoc.shortcut_terms:
-        impacts[term] = get(term, 0.0) + SHORTCUT_WEIGHT * (1.0 if term[:3] == "sc:" else 0.5)
-    return impacts
-
-
 _FEATURE_CACHE = 50_000
 _FILTER_HEADROOM = 4  # candidates ranked before the client filter, as a multiple of those kept
 _VALUE = itemgetter(1)
-
-
-@dataclass(frozen=True)
-class DocFeatures:
-    """Per phrasing: its index terms, its characters, its character bigrams with their syllable pairs;
-    and the terms of tags + answer."""
-
-    terms: tuple[frozenset[str], ...]
-    chars: tuple[frozenset[str], ...]
-    bigrams: tuple[tuple[tuple[str, str], ...], ...]  # distinct (bigram, its syllable pair) per phrasing
-    extra: frozenset[str]
-
-    @staticmethod
-    def of(adoc: AnalysedDoc) -> DocFeatures:
-        phrasings = adoc.phrasings
-        return DocFeatures(
-            tuple(frozenset(p.terms) for p in phrasings),
-            tuple(char_set(p.text) for p in phrasings),
-            tuple(_bigram_pairs(p) for p in phrasings),
-            frozenset(adoc.tags.terms) | frozenset(adoc.body_terms),
-        )
-
-
-def _bigram_pairs(phr: AnalysedText) -> tuple[tuple[str, str], ...]:
-    pairs = dict(zip(phr.content, phr.content_py, strict=True))
-    return tuple((b, py) for b, py in pairs.items() if b[:2] == "b:")
-
-
-def doc_chars(adoc: AnalysedDoc) -> set[str]:
-    """Distinct characters (and Latin tokens) of an entry's phrasings, for character document frequency."""
-    found: set[str] = set()
-    for phr in adoc.phrasings:
-        found.update(char_set(phr.text))
-    return found
-
-
 _SNAPSHOT_FORMAT = 1
-# Term association statistics (see `InvertedIndex.association`).
-_SAMPLE_SLOTS = 4096
-_MIN_EXPECTED = 2.0
-_ASSOC_CACHE = 200_000
-_SAMPLE_CACHE = 500_000  # slots held in cached samples, summed over terms
 _FLUSH_DOCS = 20_000  # bound the memory a bulk add holds before appending to the postings
 
 
@@ -141,10 +44,7 @@ class InvertedIndex:
         self._docs: list[AnalysedDoc | bytes | None] = []
         self._clients: list[str | None] = []  # per slot, so the client filter never decodes a blob
         self._features: dict[int, DocFeatures] = {}
-        self._assoc: dict[tuple[str, str], float | None] = {}
-        self._samples: dict[str, frozenset[int]] = {}
-        self._sample_size = 0
-        self._live_in_sample = -1  # live slots among the first _SAMPLE_SLOTS; -1 until counted
+        self._association = TermAssociation()
         self._slot_of: dict[str, int] = {}
         self._char_df: dict[str, int] = {}
         self._dead = 0
@@ -320,50 +220,11 @@ class InvertedIndex:
         return found
 
     def association(self, a: str, b: str) -> float | None:
-        """How often entries have both terms, relative to chance: observed / expected co-occurrence
-        over the first `_SAMPLE_SLOTS` slots (a fixed sample keeps the cost bounded at any library
-        size). None when chance alone would put them together in fewer than two entries: too little
-        evidence either way. Cached until the index changes."""
-        key = (a, b) if a <= b else (b, a)
-        if key in self._assoc:
-            return self._assoc[key]
-        sa, sb = self._sample(a), self._sample(b)
-        n = self._sample_live()
-        expected = len(sa) * len(sb) / n if n else 0.0
-        value = len(sa & sb) / expected if expected >= _MIN_EXPECTED else None
-        if len(self._assoc) >= _ASSOC_CACHE:
-            self._assoc.clear()
-        self._assoc[key] = value
-        return value
-
-    def _sample(self, term: str) -> frozenset[int]:
-        found = self._samples.get(term)
-        if found is None:
-            plist = self._postings.get(term)
-            if plist is None:
-                found = frozenset()
-            else:
-                # Postings are in slot order, so the sample is a prefix of each list.
-                head = plist[: bisect_left(plist, _SAMPLE_SLOTS << 8)]
-                docs = self._docs
-                found = frozenset(s for s in (p >> 8 for p in head) if docs[s] is not None)
-            if self._sample_size + len(found) > _SAMPLE_CACHE:
-                self._samples.clear()
-                self._sample_size = 0
-            self._samples[term] = found
-            self._sample_size += len(found)
-        return found
-
-    def _sample_live(self) -> int:
-        if self._live_in_sample < 0:
-            self._live_in_sample = sum(1 for d in self._docs[:_SAMPLE_SLOTS] if d is not None)
-        return self._live_in_sample
+        """How often entries have both terms, relative to chance (see `TermAssociation.ratio`)."""
+        return self._association.ratio(a, b, self._postings, self._docs)
 
     def _forget_statistics(self) -> None:
-        self._assoc.clear()
-        self._samples.clear()
-        self._sample_size = 0
-        self._live_in_sample = -1
+        self._association.forget()
 
     def slot_of(self, doc_id: str) -> int | None:
         return self._slot_of.get(doc_id)

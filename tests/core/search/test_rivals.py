@@ -103,9 +103,16 @@ def test_rescoring_only_the_head_gives_the_exact_ranking(
         full.append((round(boost(scorer.rescore(slot)[0], adoc, None, None), 4), adoc.doc.doc_id))
     full.sort(key=lambda t: -t[0])
     hits = eng.search(query, limit=limit)
-    # The top hit also gets credit for its lead; compare the rest by value, the top by identity.
-    assert [round(h.score, 4) for h in hits[1:]] == [v for v, _ in full[1:limit]]
+    # Shown scores are the ranking values moved onto the top hit's confidence scale, and the top hit
+    # also gets credit for its lead: compare the rest by value, the top by identity.
     assert hits[0].doc_id in {d for v, d in full if v == full[0][0]}
+    top_slot = index.slot_of(hits[0].doc_id)
+    assert top_slot is not None
+    top_doc = index.doc(top_slot)
+    assert top_doc is not None
+    shift = boost(scorer.confidence(top_slot), top_doc, None, None) - full[0][0]
+    expected = [min(1.0, max(0.0, v + shift)) for v, _ in full[1:limit]]
+    assert [h.score for h in hits[1:]] == pytest.approx(expected, abs=2e-4)
 
 
 def test_rivals_hold_after_restoring_a_snapshot(resources: SearchResources) -> None:
