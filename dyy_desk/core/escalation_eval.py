@@ -76,18 +76,17 @@ class RuleIndex:
         self._claimed: dict[str, dict[EvidenceRef, str]] = {}
         self._consumed: dict[str, dict[EvidenceRef, EscalationLevel]] = {}
         if snapshot is not None:
-            # bulk load: the last copy of a ticket wins; append, then sort each group once
-            for ticket in {t.id: t for t in snapshot.tickets}.values():
-                self._place(ticket, list.append)
-            for groups in self._groups.values():
-                for entries in groups.values():
-                    entries.sort()
+            self.load_tickets(snapshot.tickets)
             for step in snapshot.steps:
                 self.put_step(step)
             for escalation in snapshot.open_escalations:
                 self.put_escalation(escalation)
             for closed in snapshot.closed:
                 self.add_closed(closed)
+
+    def __len__(self) -> int:
+        """Tickets held: only those some rule reads (in a window group, or matching a ticket rule)."""
+        return len(self._tickets)
 
     # -- updates ---------------------------------------------------------------------------------
 
@@ -96,8 +95,29 @@ class RuleIndex:
         self.remove_ticket(ticket.id)
         self._place(ticket, insort)
 
-    def _place(self, ticket: TicketFact, add: Callable[[list[_Entry], _Entry], None]) -> None:
-        self._tickets[ticket.id] = ticket
+    def load_tickets(self, tickets: Iterable[TicketFact]) -> None:
+        """Put many tickets at once (the last copy of an id wins): appended, each group sorted once.
+
+        Consumed as a stream and holding only tickets a rule reads, so a caller can feed a 100k-ticket
+        history row by row without ever having it all in memory.
+        """
+        unsorted: set[tuple[str, str]] = set()  # groups appended to since they were last sorted
+        for ticket in tickets:
+            if ticket.id in self._tickets:  # a second copy: removing it needs sorted groups
+                self._sort(unsorted)
+                self.remove_ticket(ticket.id)
+            unsorted.update(self._place(ticket, list.append))
+        self._sort(unsorted)
+
+    def _sort(self, keys: set[tuple[str, str]]) -> None:
+        for rule_id, key in keys:
+            self._groups[rule_id][key].sort()
+        keys.clear()
+
+    def _place(
+        self, ticket: TicketFact, add: Callable[[list[_Entry], _Entry], None]
+    ) -> list[tuple[str, str]]:
+        """Bucket a ticket that is not in the index; returns its (rule id, group key) memberships."""
         entry = (ticket.created_at, ticket.id)
         memberships: list[tuple[str, str]] = []
         for window_rule in self._window_rules:
@@ -105,10 +125,16 @@ class RuleIndex:
             for key in window_rule.group_keys(ticket):
                 add(groups.setdefault(key, []), entry)
                 memberships.append((window_rule.id, key))
+        matched = False
         for ticket_rule in self._ticket_rules:
             if ticket_rule.matches(ticket):
                 self._matching[ticket_rule.id].add(ticket.id)
-        self._member_of[ticket.id] = memberships
+                matched = True
+        if memberships or matched:  # a ticket no rule reads can fire nothing: it is not kept
+            self._tickets[ticket.id] = ticket
+            if memberships:
+                self._member_of[ticket.id] = memberships
+        return memberships
 
     def remove_ticket(self, ticket_id: str) -> None:
         old = self._tickets.pop(ticket_id, None)

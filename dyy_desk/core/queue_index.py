@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableSequence, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any, NamedTuple
@@ -82,13 +82,13 @@ class QueueIndex:
         self._shop: list[str] = []
         self._platform: list[str] = []
         self._category: list[str] = []
-        self._priority: list[int] = []  # rank, 0 = urgent
+        self._priority = array("b")  # rank, 0 = urgent; small ints packed: 1 byte, not an 8-byte pointer
         self._assignee: list[str | None] = []
         self._due: list[str] = []
         self._due_soon: list[str | None] = []
         self._created: list[str] = []
         self._updated: list[str] = []
-        self._escalated: list[int] = []
+        self._escalated = array("b")  # 0..3
         self._shared: dict[str, str] = {}  # one object per distinct low-cardinality value
         # search texts: one lower-cased string, line k starting at _starts[k] and owned by _owners[k];
         # texts re-read after the load live in _patched and shadow their line
@@ -176,7 +176,7 @@ class QueueIndex:
                     column[p] = value
         self._orders.clear()
 
-    def _columns(self) -> tuple[list[Any], ...]:
+    def _columns(self) -> tuple[MutableSequence[Any], ...]:
         """Every per-position column in QueueEntry order (without the id)."""
         return (
             self._number,

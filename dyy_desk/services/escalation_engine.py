@@ -37,6 +37,7 @@ from dyy_desk.core.ids import new_id
 from dyy_desk.core.types import Platform, TicketCategory, TicketStatus
 from dyy_desk.db.repos.escalation_queries import live_ticket_fact_rows, ticket_fact_rows
 from dyy_desk.db.repos.tables import tickets
+from dyy_desk.infra.memory import release_memory
 from dyy_desk.services.escalation_store import load_closed, load_escalations, write_transition
 from dyy_desk.services.escalation_views import AppliedAction
 
@@ -44,18 +45,27 @@ StepFacts = Callable[[datetime], list[SopStepFact]]
 _OPEN_STATUSES = frozenset(s.value for s in TicketStatus if s not in INACTIVE_STATUSES)
 
 
-def ticket_fact(row: Any) -> TicketFact:
+_NO_TAGS: frozenset[str] = frozenset()
+
+
+def ticket_fact(row: Any, shared: dict[str, str] | None = None) -> TicketFact:
+    """`shared` hands out one string object per client and shop id (a build reads thousands of
+    tickets per shop; each row brings its own copies)."""
+    client_id, shop_id = row.client_id, row.shop_id
+    if shared is not None:
+        client_id = shared.setdefault(client_id, client_id)
+        shop_id = shared.setdefault(shop_id, shop_id)
     return TicketFact(
         id=row.id,
-        client_id=row.client_id,
-        shop_id=row.shop_id,
+        client_id=client_id,
+        shop_id=shop_id,
         platform=Platform(row.platform),
         category=TicketCategory(row.category),
         status=TicketStatus(row.status),
         created_at=row.created_at,
         platform_intervention=bool(row.platform_intervention),
         product=row.product or None,
-        tags=frozenset(t for t in (row.tags or "").split("|") if t),
+        tags=frozenset(t for t in row.tags.split("|") if t) if row.tags else _NO_TAGS,
     )
 
 
@@ -108,21 +118,21 @@ class RuleEngine:
         longest = max((r.window for r in rules.rules if isinstance(r, WindowRule)), default=timedelta(0))
         steps = list(self._step_facts(now)) if self._step_facts else []
         with self._engine.connect() as conn:
-            facts = tuple(
-                ticket_fact(r)
-                for r in live_ticket_fact_rows(
-                    conn, created_since=now - longest, open_statuses=_OPEN_STATUSES
-                )
-            )
             snapshot = EscalationSnapshot(
-                tickets=facts,
                 steps=tuple(steps),
                 open_escalations=tuple(load_escalations(conn, open_only=True).values()),
                 closed=tuple(load_closed(conn)),
             )
-        self._index, self._rules = RuleIndex(rules, snapshot), rules
+            index = RuleIndex(rules, snapshot)
+            # Streamed row by row: the index keeps only the tickets a rule reads (a few thousand of a
+            # 100k history), so the whole live part is never held as facts at once.
+            shared: dict[str, str] = {}
+            rows = live_ticket_fact_rows(conn, created_since=now - longest, open_statuses=_OPEN_STATUSES)
+            index.load_tickets(ticket_fact(r, shared) for r in rows)
+        self._index, self._rules = index, rules
         self._steps = {s.ref: s for s in steps}
-        return self._index
+        release_memory()  # the facts of tickets no rule reads were garbage as soon as they were read
+        return index
 
     def _refresh_tickets(self, index: RuleIndex, ticket_ids: Collection[str]) -> None:
         seen: set[str] = set()

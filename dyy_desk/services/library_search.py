@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, String, cast, delete, insert, select
 
 from dyy_desk.core.search import AnalysedDoc, DocKind, SearchDoc, SearchEngine, load_search_resources
+from dyy_desk.infra.memory import release_memory
 from dyy_desk.infra.paths import read_resource_text
 from dyy_desk.services.library_store import (
     cache_t,
@@ -103,6 +104,14 @@ class LibrarySearch:
         meanwhile: queries do not need jieba once a snapshot has restored the library's vocabulary.
         Cancelling stops between batches; what was analysed so far stays cached. When the index
         differs from the snapshot a new one is written before `load` returns."""
+        try:
+            return self._load(progress, cancel)
+        finally:
+            # The snapshot's bytes, the rows and cached analyses are garbage now; and jieba, loading
+            # next, can reuse what the sources of the modules imported so far held.
+            release_memory()
+
+    def _load(self, progress: Progress | None, cancel: Cancelled | None) -> LoadStats:
         started = time.perf_counter()
         engine = self.search_engine()
         engine.start_warm_up()

@@ -389,3 +389,41 @@ def test_incremental_evaluation_equals_full_evaluation(
         for rule_id in {e.rule_id for e in escalations.values()}:
             refs = [r for e in escalations.values() if e.rule_id == rule_id for r in e.evidence]
             assert len(refs) == len(set(refs))
+
+
+# -- bulk loading ----------------------------------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(tickets_st, max_size=30), st.integers(0, 30), st.sampled_from([f"t{i}" for i in range(16)]))
+def test_bulk_loading_equals_putting_one_by_one(tickets: list[TicketFact], cut: int, gone: str) -> None:
+    streamed, one_by_one = RuleIndex(SMALL_RULES), RuleIndex(SMALL_RULES)
+    streamed.load_tickets(iter(tickets[:cut]))  # two loads: the second one meets groups already sorted
+    streamed.load_tickets(t for t in tickets[cut:])
+    for t in tickets:
+        one_by_one.put_ticket(t)
+    assert len(streamed) == len(one_by_one)
+    for hours in (-24, 0, 24):
+        assert streamed.evaluate_all(T0 + timedelta(hours=hours)) == one_by_one.evaluate_all(
+            T0 + timedelta(hours=hours)
+        )
+    streamed.remove_ticket(gone)  # removal finds the ticket in sorted groups
+    one_by_one.remove_ticket(gone)
+    assert streamed.evaluate_all(T0) == one_by_one.evaluate_all(T0)
+
+
+def test_the_index_keeps_only_tickets_a_rule_reads() -> None:
+    index = RuleIndex(SMALL_RULES)
+    index.load_tickets(
+        [
+            ticket("presale", T0, TicketCategory.PRESALE),  # no rule is about 售前咨询
+            ticket("leak-done", T0, TicketCategory.DATA_LEAK, status=TicketStatus.RESOLVED),
+            ticket("leak", T0, TicketCategory.DATA_LEAK),
+            ticket("review", T0, NEG),
+        ]
+    )
+    assert len(index) == 2
+    index.put_ticket(ticket("review", T0, TicketCategory.PRESALE))  # changed category: no longer read
+    assert len(index) == 1
+    [create] = index.evaluate_all(T0)
+    assert create.rule_id == "leak"
