@@ -137,9 +137,11 @@ def cpu_times() -> tuple[float, float]:
 
 
 def print_phases(totals: dict[str, tuple[float, float, float]]) -> None:
-    """Where the time went, per phase of the export and the import (stdout, above the JSON line).
-    The CPU time (all threads) shows how much of the wall time other processes took on a shared
-    machine; phases marked "(worker thread)" overlap the others, so the rows may add up to more."""
+    """Where the time went, per phase of the export and the import (stdout, above the JSON line):
+    wall time and the CPU time of the thread that ran the phase. On a shared machine the CPU time
+    is what code changes move; the process total (all threads) shows how much of the wall time the
+    other processes took. Phases marked "(worker thread)" overlap the others, so rows may add up
+    to more than the total."""
     from dyy_desk.services.sync_phases import LATEST
 
     for kind, (total, user, system) in totals.items():
@@ -147,10 +149,11 @@ def print_phases(totals: dict[str, tuple[float, float, float]]) -> None:
         if phases is None:
             continue
         print(f"{kind}: {total:.2f} s wall, {user + system:.2f} s CPU (user {user:.2f}, sys {system:.2f})")
+        print(f"  {'phase':<40} {'wall s':>7} {'CPU s':>7}")
         for name, seconds in sorted(phases.seconds.items(), key=lambda item: -item[1]):
-            print(f"  {name:<40} {seconds:7.2f} s  {100 * seconds / total:5.1f} %")
+            print(f"  {name:<40} {seconds:7.2f} {phases.cpu.get(name, 0.0):7.2f}")
         other = total - sum(phases.seconds.values())
-        print(f"  {'(other)':<40} {other:7.2f} s  {100 * other / total:5.1f} %")
+        print(f"  {'(other, wall)':<40} {other:7.2f}")
 
 
 def main() -> int:

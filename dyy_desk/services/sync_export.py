@@ -8,7 +8,6 @@ commits: a failed or cancelled export leaves neither a file nor an advanced sequ
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,8 +31,8 @@ from dyy_desk.services.audit import append_audit
 from dyy_desk.services.errors import ServiceError
 from dyy_desk.services.sync_lines import LineBuilder, raw_select
 from dyy_desk.services.sync_registry import SCHEMA_VERSION, TableSpec, specs
-from dyy_desk.services.sync_rows import BATCH, stamp_local_edits, sync_joined
-from dyy_desk.services.sync_state import MachineState, large_page_cache, load_state, save_state, sync_row
+from dyy_desk.services.sync_stamp import BATCH, finish_stamping, stamped_rows, sync_joined
+from dyy_desk.services.sync_state import MachineState, large_page_cache, load_state, save_state
 from dyy_desk.services.sync_stream import BundleWriter, write_encrypted
 
 Progress = Callable[[int, int, str], None]
@@ -111,8 +110,8 @@ def export_bundle(
                     "bytes": result.size_bytes,
                 },
             )
-        commit_start = time.perf_counter()
-    phases.add("commit", time.perf_counter() - commit_start)
+        commit_start = sync_phases.mark()
+    phases.add("commit", commit_start)
     return result
 
 
@@ -132,8 +131,6 @@ def _export(
     state = load_state(conn, machine_id)
     if state.team_id is None:
         raise not_joined_error()
-    with phases.timed("stamp local edits"):
-        stamp_all(conn, state, now)
     if client_name is not None:
         client_id = _client_id(conn, client_name)
         scope = Scope(ScopeKind.CLIENT, client_id, mask_personal_data)
@@ -141,28 +138,30 @@ def _export(
         kind = ScopeKind.LIBRARY_ONLY if library_only else ScopeKind.ALL_CHANGES
         scope = Scope(kind, None, mask_personal_data)
     chosen = [s for s in specs() if not (scope.kind is ScopeKind.LIBRARY_ONLY and not s.library)]
-    selects = [(s, _select(conn, s, state, scope)) for s in sorted(chosen, key=lambda s: s.name)]
+    names = {s.name for s in chosen}
     with phases.timed("count rows"):
-        total = sum(
-            conn.execute(select(func.count()).select_from(q.subquery())).scalar_one() for _, q in selects
-        )
+        # every mutable row is visited (stamped), the chosen timeline rows are written
+        selects = {
+            s.name: _append_only_select(s, state, scope) for s in chosen if s.kind is RecordKind.APPEND_ONLY
+        }
+        total = sum(_count(conn, select(s.table)) for s in specs() if s.kind is RecordKind.MUTABLE)
+        total += sum(_count(conn, q) for q in selects.values())
+    progress_at = _Progress(progress, cancel, total)
+    stamped = 0
     with BundleWriter(phases=phases) as writer:
-        done = 0
-        for spec, query in selects:
-            label = f"正在导出{spec.label or spec.name}"
-            start = time.perf_counter()
-            result = conn.execute(raw_select(query)).yield_per(BATCH)
-            builder = LineBuilder(
-                spec, list(result.keys()), mask=scope.masked, origin=state.origin, dialect=conn.dialect
-            )
-            line, id_at, add, table = builder.line, builder.id_at, writer.add, spec.name
-            for row in result:
-                add(table, row[id_at], line(row).encode("utf-8"))
-                done += 1
-                if done % BATCH == 0:
-                    _tick(progress, cancel, done, total, label)
-            phases.add(f"read + write lines: {spec.name}", time.perf_counter() - start)
-        _tick(progress, cancel, done, total, "正在加密")
+        # Tables in name order: the bundle's order. Mutable tables are stamped and written in one
+        # pass; the ones outside the scope are stamped all the same (stamping covers every table).
+        for spec in sorted(specs(), key=lambda s: s.name):
+            start = sync_phases.mark()
+            if spec.kind is RecordKind.MUTABLE:
+                chosen_here = spec.name in names
+                stamped += _write_mutable(conn, writer, spec, state, scope, chosen_here, now, progress_at)
+                phases.add(f"stamp + write lines: {spec.name}", start)
+            elif spec.name in selects:
+                _write_append_only(conn, writer, spec, selects[spec.name], state, scope, progress_at)
+                phases.add(f"read + write lines: {spec.name}", start)
+        finish_stamping(state, stamped)
+        progress_at.tick("正在加密", check=True)
         sequence = 0
         if scope.kind is ScopeKind.ALL_CHANGES:
             sequence = state.next_sequence
@@ -191,18 +190,11 @@ def _export(
         with phases.timed("encrypt + write file"):
             size = write_encrypted(out, writer.finish(line_bytes), key)
         save_state(conn, state, last_export_at=now.isoformat())
-        _tick(progress, None, total, total, "完成")
+        progress_at.done = total
+        progress_at.tick("完成", check=False)
     return ExportResult(
         out, scope.encode(), sequence, scope.masked, {t: s.count for t, s in tables.items()}, size
     )
-
-
-def stamp_all(conn: Connection, state: MachineState, now: datetime) -> int:
-    """Version every local edit of every syncing table (bumps the local change counter once)."""
-    stamped = sum(stamp_local_edits(conn, spec, state, now) for spec in specs())
-    if stamped:
-        state.local_seq += 1
-    return stamped
 
 
 def _client_id(conn: Connection, name: str) -> str:
@@ -215,29 +207,111 @@ def _client_id(conn: Connection, name: str) -> str:
     return str(found)
 
 
-def _select(conn: Connection, spec: TableSpec, state: MachineState, scope: Scope) -> Any:
+def _count(conn: Connection, query: Any) -> int:
+    return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+def _append_only_select(spec: TableSpec, state: MachineState, scope: Scope) -> Any:
     t = spec.table
-    if spec.kind is RecordKind.MUTABLE:
-        query = sync_joined(spec)
-        if scope.kind is ScopeKind.ALL_CHANGES:
-            query = query.where(sync_row.c.local_seq > state.exported_seq)
-    else:
-        query = select(t)
-        if scope.kind is ScopeKind.ALL_CHANGES:
-            # Own timeline entries appended since the last numbered bundle; rowids only grow because
-            # timeline rows are never deleted. Imported entries are their origin's to publish.
-            query = query.where(
-                literal_column("rowid") > state.marks.get(spec.name, 0),
-                or_(t.c.origin == state.machine_id, t.c.origin == ""),
-            )
+    query = select(t)
+    if scope.kind is ScopeKind.ALL_CHANGES:
+        # Own timeline entries appended since the last numbered bundle; rowids only grow because
+        # timeline rows are never deleted. Imported entries are their origin's to publish.
+        query = query.where(
+            literal_column("rowid") > state.marks.get(spec.name, 0),
+            or_(t.c.origin == state.machine_id, t.c.origin == ""),
+        )
     if scope.kind is ScopeKind.CLIENT and spec.client_rule is not None:
         assert scope.client_id is not None
         query = query.where(spec.client_rule(scope.client_id))
     return query.order_by(t.c.id)
 
 
-def _tick(progress: Progress | None, cancel: CancelCheck | None, done: int, total: int, label: str) -> None:
-    if cancel is not None and cancel():
-        raise SyncCancelled()
-    if progress is not None:
-        progress(done, total, label)
+def _write_mutable(
+    conn: Connection,
+    writer: BundleWriter,
+    spec: TableSpec,
+    state: MachineState,
+    scope: Scope,
+    chosen: bool,
+    now: datetime,
+    progress: _Progress,
+) -> int:
+    """Stamp the table and write the lines of its rows in the scope; returns the rows stamped.
+
+    In the scope: for all-changes, rows stamped now or since the last numbered bundle; for a client,
+    its rows (tables without a client rule are the team's, sent whole); for library-only, all rows.
+    """
+    query = sync_joined(spec)
+    in_client = scope.kind is ScopeKind.CLIENT and spec.client_rule is not None
+    if in_client:
+        assert scope.client_id is not None and spec.client_rule is not None
+        query = query.add_columns(spec.client_rule(scope.client_id).label("_in"))
+    label = f"正在导出{spec.label or spec.name}"
+    rows = stamped_rows(conn, spec, state, now, query)
+    builder: LineBuilder | None = None
+    all_changes = scope.kind is ScopeKind.ALL_CHANGES
+    exported = state.exported_seq
+    add, table = writer.add, spec.name
+    stamped = 0
+    for row, meta, first in rows:
+        if meta is not None:
+            stamped += 1
+        progress.done += 1
+        if progress.done % BATCH == 0:
+            progress.tick(label, check=True)
+        if not chosen:
+            continue
+        if builder is None:
+            columns = list(row._fields)
+            builder = LineBuilder(spec, columns, mask=scope.masked, origin=state.origin, dialect=conn.dialect)
+            id_at, seq_at, in_at = (
+                builder.id_at,
+                columns.index("_seq"),
+                columns.index("_in") if in_client else -1,
+            )
+        if in_client and not row[in_at]:
+            continue
+        if all_changes and meta is None and row[seq_at] <= exported:
+            continue
+        if first is not None:
+            add(table, row[id_at], builder.first_line(row, first))
+        else:
+            add(table, row[id_at], builder.meta_line(row, meta or row[builder.meta_at]))
+    return stamped
+
+
+def _write_append_only(
+    conn: Connection,
+    writer: BundleWriter,
+    spec: TableSpec,
+    query: Any,
+    state: MachineState,
+    scope: Scope,
+    progress: _Progress,
+) -> None:
+    label = f"正在导出{spec.label or spec.name}"
+    result = conn.execute(raw_select(query)).yield_per(BATCH)
+    builder = LineBuilder(
+        spec, list(result.keys()), mask=scope.masked, origin=state.origin, dialect=conn.dialect
+    )
+    line, id_at, add, table = builder.line, builder.id_at, writer.add, spec.name
+    for partition in result.partitions():
+        for row in partition:
+            add(table, row[id_at], line(row))
+        progress.done += len(partition)
+        progress.tick(label, check=True)
+
+
+class _Progress:
+    """Rows done out of the total, reported with a cancel check between batches."""
+
+    def __init__(self, report: Progress | None, cancel: CancelCheck | None, total: int) -> None:
+        self.report, self.cancel, self.total = report, cancel, total
+        self.done = 0
+
+    def tick(self, label: str, *, check: bool) -> None:
+        if check and self.cancel is not None and self.cancel():
+            raise SyncCancelled()
+        if self.report is not None:
+            self.report(min(self.done, self.total), self.total, label)

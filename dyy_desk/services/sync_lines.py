@@ -15,7 +15,8 @@ import json
 import json.encoder
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Boolean, Column, Dialect, Integer, Select, String, Table, type_coerce
@@ -23,6 +24,7 @@ from sqlalchemy import Boolean, Column, Dialect, Integer, Select, String, Table,
 from dyy_desk.core.sync.hlc import COUNTER_DIGITS, MAX_WALL_MS, WALL_DIGITS, Hlc, wall_ms_of
 from dyy_desk.core.sync.records import RecordKind, json_scalar
 from dyy_desk.db.types import UTCDateTime
+from dyy_desk.services.sync_meta import first_meta, meta_keys
 from dyy_desk.services.sync_registry import ColumnKind, TableSpec, instant_text, to_json
 
 _encode: Callable[[str], str] = json.encoder.encode_basestring  # json.dumps(…, ensure_ascii=False)
@@ -81,6 +83,28 @@ class _Stored:
         return wall_ms_of(processed) if isinstance(processed, datetime) else 0
 
 
+_HOURS: dict[str, int] = {}  # "YYYY-MM-DD HH" → microseconds since the epoch
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def stored_wall_ms(value: str) -> int:
+    """`wall_ms_of` of a stored instant in the usual shape (`_STORED_INSTANT`), without building
+    the datetime: timeline events come by the hundred thousand, a few hours apart. The arithmetic
+    is `datetime.timestamp`'s (exact microseconds, one true division, times 1000, truncated)."""
+    hour = value[:13]
+    base = _HOURS.get(hour)
+    if base is None:
+        base = (datetime.fromisoformat(hour + ":00:00").replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND
+        if len(_HOURS) >= 4096:
+            _HOURS.clear()
+        _HOURS[hour] = base
+    minute, second = int(value[14:16]), int(value[17:19])
+    if minute > 59 or second > 59:  # not a time: the general path raises as it always did
+        return wall_ms_of(datetime.fromisoformat(value).replace(tzinfo=UTC))
+    return int((base + (minute * 60 + second) * 1_000_000 + int(value[20:26])) / 1_000_000 * 1000)
+
+
 def value_readers(table: Table, names: Sequence[str], dialect: Dialect) -> list[Callable[[object], object]]:
     """Per column of a `raw_select` row, the function giving what SQLAlchemy would have returned
     (a stored instant in the usual shape is parsed directly; anything else by the column's processor)."""
@@ -91,11 +115,20 @@ def value_readers(table: Table, names: Sequence[str], dialect: Dialect) -> list[
             readers.append(_Stored(table, name, dialect).value)
         else:
             process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-            readers.append(_same if process is None else process)
+            readers.append(same if process is None else process)
     return readers
 
 
-def _same(value: object) -> object:
+def getter(indices: Sequence[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """The items of a row at `indices`, as a tuple (`itemgetter`, also for one index)."""
+    if len(indices) == 1:
+        index = indices[0]
+        return lambda row: (row[index],)
+    return itemgetter(*indices)
+
+
+def same(value: object) -> object:
+    """The reader of a column whose driver value is what SQLAlchemy returns."""
     return value
 
 
@@ -140,28 +173,43 @@ class LineBuilder:
             masker = spec.personal.get(name) if mask and kind is ColumnKind.TEXT else None
             self._fields.append((name, _encode(name) + ":", at(name), json_text, masker))
         self._tail = ',"kind":' + _encode(spec.kind.value) + ',"table":' + _encode(spec.name) + "}"
-        heads = [key + '{"base":null,"masked":false,"value":' for _, key, _, _, _ in self._fields]
-        # One %-template per table for a record whose states all share one version, with no base
-        # and nothing masked: every timeline line, and most rows until they are edited again.
-        self._template = (
-            '{"deleted":{"base":null,"masked":false,"value":%s,"version":%s},"fields":{'
-            + ",".join(head.replace("%", "%%") + '%s,"version":%s}' for head in heads)
-            + '},"id":%s'
-            + self._tail.replace("%", "%%")
-        )
-        self._convert = [(i, json_text) for _, _, i, json_text, _ in self._fields]
+        # A record whose states all share one version, with no base and nothing masked (every
+        # timeline line, and most rows until they are edited again) is written by concatenation:
+        # the quickest way to build such a line in Python (measured against % and str.format).
+        self._heads = [key + '{"base":null,"masked":false,"value":' for _, key, _, _, _ in self._fields]
+        self._texts = [json_text for *_, json_text, _ in self._fields]
+        self._plain = [json_text is _text for json_text in self._texts]  # text: encoded inline
+        indices = [i for _, _, i, _, _ in self._fields]
+        self._values = getter(indices)
         if spec.kind is RecordKind.MUTABLE:
             self._deleted_at = at("deleted")
-            self._meta_at = at("_meta")
+            self.meta_at = at("_meta")
             self._plain_names = None if any(m for *_, m in self._fields) else [f[0] for f in self._fields]
+            self._keys = meta_keys([f.name for f in spec.fields])
+            self._zeros = [0] * len(self._keys)  # CRCs: not part of a line
             self.line: Callable[[Sequence[Any]], str] = self._mutable
         else:
+            # Timeline lines: the version comes from `at`, whose text is written in the same step.
             self._at = _Stored(spec.table, "at", dialect) if "at" in by_name else None
             self._at_index = at("at") if "at" in by_name else -1
+            self._version = '"%0' + str(WALL_DIGITS) + "d-" + "0" * COUNTER_DIGITS + "-" + origin + '"'
             self.line = self._append_only
 
     def _mutable(self, row: Sequence[Any]) -> str:
-        data = json.loads(row[self._meta_at])  # the fields of `decode_meta`, read directly
+        return self.meta_line(row, row[self.meta_at])
+
+    def first_line(self, row: Sequence[Any], version: str) -> str:
+        """The line of a row just stamped for the first time (`sync_meta.first_meta`): every state
+        at `version`, no base, nothing masked in the database."""
+        if self._plain_names is None:  # fields to mask on the way out
+            return self.meta_line(
+                row, first_meta(self._keys, version, self._zeros, bool(row[self._deleted_at]))
+            )
+        return self._single_version(row, _encode(version), "true" if row[self._deleted_at] else "false")
+
+    def meta_line(self, row: Sequence[Any], meta: str) -> str:
+        """The line of a mutable row whose `sync_row` metadata is `meta`."""
+        data = json.loads(meta)  # the fields of `decode_meta`, read directly
         versions = [_encode(v) for v in data["v"]]
         metas = data["f"]
         d = data["d"]
@@ -205,17 +253,35 @@ class LineBuilder:
         return line
 
     def _append_only(self, row: Sequence[Any]) -> str:
-        wall = self._at.wall_ms(row[self._at_index]) if self._at is not None else 0
+        if self._at is None:
+            return self._single_version(row, '"' + Hlc(0, 0, self.origin).encode() + '"', "false")
+        value = row[self._at_index]
+        if type(value) is str and _STORED_INSTANT.fullmatch(value):  # `_Stored.wall_ms`, usual shape
+            wall = stored_wall_ms(value)
+        else:
+            wall = self._at.wall_ms(value)
         if 0 <= wall <= MAX_WALL_MS:
-            version = f'"{wall:0{WALL_DIGITS}d}-{0:0{COUNTER_DIGITS}d}-{self.origin}"'
+            version = self._version % wall
         else:
             version = '"' + Hlc(wall, 0, self.origin).encode() + '"'  # raises the clock's error
         return self._single_version(row, version, "false")
 
     def _single_version(self, row: Sequence[Any], version: str, deleted: str) -> str:
-        values: list[str] = [deleted, version]
-        for i, json_text in self._convert:
-            values.append(json_text(row[i]))
-            values.append(version)
-        values.append(_encode(row[self.id_at]))
-        return self._template % tuple(values)
+        mid = ',"version":' + version + "}"
+        fields = [
+            head + (_encode(value) if plain and type(value) is str else json_text(value)) + mid
+            for head, plain, json_text, value in zip(
+                self._heads, self._plain, self._texts, self._values(row), strict=True
+            )
+        ]
+        return (
+            '{"deleted":{"base":null,"masked":false,"value":'
+            + deleted
+            + ',"version":'
+            + version
+            + '},"fields":{'
+            + ",".join(fields)
+            + '},"id":'
+            + _encode(row[self.id_at])
+            + self._tail
+        )

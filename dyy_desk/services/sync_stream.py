@@ -16,7 +16,6 @@ import hashlib
 import os
 import sys
 import threading
-import time
 import zlib
 from collections import deque
 from collections.abc import Generator, Iterator
@@ -30,7 +29,7 @@ from dyy_desk.core.sync.codec import DAMAGED, HEADER_SIZE, MAGIC, NOT_A_BUNDLE, 
 from dyy_desk.core.sync.errors import BundleError, Refusal
 from dyy_desk.core.sync.manifest import FORMAT_VERSION, BundleLimits, TableSummary
 from dyy_desk.infra import bundle_crypto
-from dyy_desk.services.sync_phases import Phases
+from dyy_desk.services.sync_phases import Phases, mark
 
 # Streaming removes the memory reason for the 128 MiB cap of the in-memory codec; the cap on the
 # expansion ratio (decompression bombs) and on single records stays.
@@ -96,8 +95,8 @@ class BundleWriter:
         self._length = 0
         self._digests: dict[str, hashlib._Hash] = {}
         self._counts: dict[str, int] = {}
-        self._last: tuple[str, str] | None = None
         self._table = ""
+        self._last_id = ""
         self._block: list[bytes] = []
         self._block_size = 0
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bundle-deflate")
@@ -113,26 +112,33 @@ class BundleWriter:
         finally:
             _short_switches(-1)
 
-    def add(self, table: str, record_id: str, line: bytes) -> None:
-        key = (table, record_id)
-        if self._last is not None and key <= self._last:
-            raise ValueError(f"records out of order: {key} after {self._last}")
-        self._last = key
+    def add(self, table: str, record_id: str, line: str) -> None:
+        """One record line, without its newline."""
         if table != self._table:
-            self._flush_block()
-            self._table = table
-            self._digests.setdefault(table, hashlib.sha256())
-            self._counts.setdefault(table, 0)
-        self._counts[table] += 1
-        self._block.append(line)
-        self._block_size += len(line) + 1
+            self._start_table(table)
+        if record_id <= self._last_id:
+            raise ValueError(f"records out of order: {(table, record_id)} after {(table, self._last_id)}")
+        self._last_id = record_id
+        data = line.encode("utf-8")  # line by line: blocks of text would be copied three times
+        self._block.append(data)
+        self._block_size += len(data)
         if self._block_size >= _BLOCK:
             self._flush_block()
+
+    def _start_table(self, table: str) -> None:
+        if table <= self._table:
+            raise ValueError(f"records out of order: table {table} after {self._table}")
+        self._flush_block()
+        self._table, self._last_id = table, ""
+        self._digests[table] = hashlib.sha256()
+        self._counts[table] = 0
 
     def _flush_block(self) -> None:
         if not self._block:
             return
-        data = b"\n".join(self._block) + b"\n"
+        self._counts[self._table] += len(self._block)
+        self._block.append(b"")  # the last line's newline
+        data = b"\n".join(self._block)
         self._block.clear()
         self._block_size = 0
         while len(self._pending) >= _AHEAD:
@@ -141,7 +147,7 @@ class BundleWriter:
 
     def _digest_and_deflate(self, digest: hashlib._Hash, data: bytes) -> None:
         """Worker thread only (one worker: blocks are handled in the order they were made)."""
-        start = time.perf_counter()
+        start = mark()
         digest.update(data)
         self._adler = zlib.adler32(data, self._adler)
         self._length += len(data)
@@ -149,7 +155,7 @@ class BundleWriter:
         if piece:
             self._pieces.append(piece)
         if self._phases is not None:
-            self._phases.add("hash + compress (worker thread)", time.perf_counter() - start)
+            self._phases.add("hash + compress (worker thread)", start)
 
     def _drain(self) -> None:
         self._flush_block()
@@ -235,11 +241,12 @@ def iter_lines(
     carry = b""
     max_line = limits.max_record_bytes + 64 * 1024  # the manifest line may be a little longer
     for piece in _in_thread(_inflate(compressed, limits, phases)):
-        start = time.perf_counter()
-        lines = (carry + piece).split(b"\n")
+        start = mark()
+        lines = piece.split(b"\n")
+        lines[0] = carry + lines[0]  # not `carry + piece`: that would copy every slice once more
         carry = lines.pop()
         if phases is not None:
-            phases.add("split lines", time.perf_counter() - start)
+            phases.add("split lines", start)
         if max(map(len, lines), default=0) > max_line:
             for line in lines:  # the lines before the oversized one still go first
                 if len(line) > max_line:
@@ -263,7 +270,7 @@ def _inflate(compressed: memoryview, limits: BundleLimits, phases: Phases | None
     total = 0
     try:
         while True:
-            start = time.perf_counter()
+            start = mark()
             if not pending:
                 pending = compressed[fed : fed + _INPUT]
                 fed += len(pending)
@@ -280,7 +287,7 @@ def _inflate(compressed: memoryview, limits: BundleLimits, phases: Phases | None
                     "或压缩比异常，已拒绝。",
                 )
             if phases is not None:
-                phases.add("inflate (worker thread)", time.perf_counter() - start)
+                phases.add("inflate (worker thread)", start)
             if piece:
                 yield piece
             if inflater.eof or (not piece and not pending and fed >= len(compressed)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine
 
 from dyy_desk.core.clock import FakeClock
+from dyy_desk.core.sync.errors import BundleError
 from dyy_desk.services import sync_import
 from dyy_desk.services.sync_bulk import db_converter
 from dyy_desk.services.sync_export import SyncCancelled
@@ -113,3 +115,26 @@ def test_export_puts_the_gil_switch_interval_back(pair: tuple[Machine, Machine],
     with pytest.raises(SyncCancelled):
         a.sync.export(out=tmp_path / "a2.dyyb", cancel=lambda: True)
     assert sys.getswitchinterval() == before and not (tmp_path / "a2.dyyb").exists()
+
+
+def test_big_import_checks_every_foreign_key_itself(
+    pair: tuple[Machine, Machine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big import runs with SQLite's per-row enforcement off; a reference the parents check does
+    not know about is still refused (foreign_key_check), and enforcement is back on afterwards."""
+    a, b = pair
+    with sqlite3.connect(a.db_path) as con:  # foreign keys off: a timeline entry by nobody
+        con.execute(
+            "UPDATE ticket_event SET actor_id = ? WHERE rowid = (SELECT min(rowid) FROM ticket_event)",
+            (str(uuid.uuid4()),),
+        )
+    a.sync.export(out=tmp_path / "a1.dyyb")
+    spec = spec_for("ticket_event")
+    assert spec is not None
+    monkeypatch.delitem(spec.parents, "actor_id")  # the import's own parents check misses it now
+    before = digest(b.db_path)
+    with pytest.raises(BundleError, match="user"):
+        b.sync.apply(path=tmp_path / "a1.dyyb")
+    assert digest(b.db_path) == before
+    with b.workspace.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -21,9 +21,11 @@ from sqlalchemy import create_engine, insert, select, text
 from sqlmodel import SQLModel
 
 from dyy_desk.core.clock import FakeClock
+from dyy_desk.core.sync.hlc import wall_ms_of
 from dyy_desk.core.sync.records import RecordKind, canonical_json, parse_record_json
 from dyy_desk.db.all_models import *  # noqa: F403 - every table, for create_all
-from dyy_desk.services.sync_lines import LineBuilder, raw_select, value_readers
+from dyy_desk.services.sync_lines import LineBuilder, raw_select, stored_wall_ms, value_readers
+from dyy_desk.services.sync_meta import RowMeta, decode_meta, encode_meta, encode_meta_reference
 from dyy_desk.services.sync_registry import (
     ColumnKind,
     FieldSpec,
@@ -34,17 +36,13 @@ from dyy_desk.services.sync_registry import (
     specs,
 )
 from dyy_desk.services.sync_rows import (
-    RowMeta,
     append_only_json,
-    decode_meta,
-    encode_meta,
-    encode_meta_reference,
     insert_rows,
     parsed_row,
     record_json,
     row_from_values,
-    sync_joined,
 )
+from dyy_desk.services.sync_stamp import sync_joined
 from dyy_desk.services.sync_state import load_state
 from dyy_desk.services.workspace import Seed
 from tests.conftest import START
@@ -272,3 +270,15 @@ def test_raw_readers_equal_sqlalchemy_for_any_stored_instant(tmp_path: Path, sto
         builder = LineBuilder(spec, names, mask=False, origin="o", dialect=conn.dialect)
         assert builder.line(raw) == canonical_json(append_only_json(spec, processed, "o"))
     engine.dispose()
+
+
+@settings(max_examples=500)
+@given(
+    st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31))
+    | st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)).map(
+        lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)  # whole milliseconds: float edge
+    )
+)
+def test_stored_wall_ms_equals_wall_ms_of(moment: datetime) -> None:
+    stored = moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    assert stored_wall_ms(stored) == wall_ms_of(moment.replace(tzinfo=UTC))

@@ -451,6 +451,18 @@ def parse_mutable_line(line: bytes, table: str, names: tuple[str, ...]) -> Parse
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    matched = match_mutable(text, table, names)
+    if matched is None:
+        return None
+    deleted, version, record_id, values = matched
+    return single_version_record(table, record_id, RecordKind.MUTABLE, names, version, values, deleted)
+
+
+def match_mutable(
+    text: str, table: str, names: tuple[str, ...]
+) -> tuple[bool, str, str, list[object]] | None:
+    """(deleted, version, id, values in `names` order) of a line `parse_mutable_line` reads, or None:
+    for an import that turns the line into a row without building the record."""
     pattern = _single_version_pattern(table, names, RecordKind.MUTABLE)
     found = pattern.fullmatch(text) if pattern is not None else None
     if found is None:
@@ -459,9 +471,7 @@ def parse_mutable_line(line: bytes, table: str, names: tuple[str, ...]) -> Parse
     values = _values(tokens)
     if values is None:
         return None
-    return _single_version_record(
-        table, record_id, RecordKind.MUTABLE, names, version, values, flag == "true"
-    )
+    return flag == "true", version, record_id, values
 
 
 def _values(tokens: Sequence[str]) -> list[object] | None:
@@ -501,10 +511,10 @@ def parse_append_only_line(line: bytes, table: str, names: tuple[str, ...]) -> P
     if matched is None:
         return None
     version, record_id, values = matched
-    return _single_version_record(table, record_id, RecordKind.APPEND_ONLY, names, version, values, False)
+    return single_version_record(table, record_id, RecordKind.APPEND_ONLY, names, version, values, False)
 
 
-def _single_version_record(
+def single_version_record(
     table: str,
     record_id: str,
     kind: RecordKind,
@@ -513,6 +523,8 @@ def _single_version_record(
     values: list[object],
     deleted: bool,
 ) -> ParsedRecord:
+    """The record of a line read by `match_mutable` or `match_append_only`: built only when a
+    merge needs it."""
     fields: dict[str, dict[str, JsonValue]] = {
         name: {"base": None, "masked": False, "value": value, "version": version}  # type: ignore[dict-item]
         for name, value in zip(names, values, strict=True)
