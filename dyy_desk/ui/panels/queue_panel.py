@@ -123,14 +123,15 @@ class QueuePanel(QWidget):
 
         filters = QHBoxLayout()
         filters.setSpacing(6)
-        for widget in (
+        self._filter_combos = (
             self.view_combo,
             self.client_combo,
             self.shop_combo,
             self.platform_combo,
             self.status_combo,
             self.category_combo,
-        ):
+        )
+        for widget in self._filter_combos:
             widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
             filters.addWidget(widget)
         filters.addStretch(1)
@@ -181,14 +182,7 @@ class QueuePanel(QWidget):
     def show_whole_view(self, view: QueueView) -> None:
         """The view with every filter and the search text cleared, loaded once: what a count in the
         header promised."""
-        combos = (
-            self.view_combo,
-            self.client_combo,
-            self.shop_combo,
-            self.platform_combo,
-            self.status_combo,
-            self.category_combo,
-        )
+        combos = self._filter_combos
         for widget in (*combos, self.search_edit):
             widget.blockSignals(True)
         try:
