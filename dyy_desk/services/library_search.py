@@ -10,6 +10,7 @@ search resources) are analysed again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, Engine, String, cast, delete, insert, select
 from dyy_desk.core.search import AnalysedDoc, DocKind, SearchDoc, SearchEngine, load_search_resources
 from dyy_desk.infra.memory import release_memory
 from dyy_desk.infra.paths import read_resource_text
+from dyy_desk.infra.sentence_encoder import SentenceEncoder
 from dyy_desk.services.library_store import (
     cache_t,
     client_names,
@@ -39,6 +41,8 @@ from dyy_desk.services.library_views import Cancelled, LibraryHit, LoadStats, Pr
 
 _BATCH = 200
 _SNAPSHOT_FILE = "library_search.snapshot"
+_VECTORS_FILE = "library_vectors.snapshot"
+_EMBED_AT_ONCE = 2000  # phrasings `refresh` encodes on the spot (≈3 s)
 _log = logging.getLogger(__name__)
 _SNIPPET = 80
 _SPACES = re.compile(r"\s+")
@@ -56,13 +60,16 @@ class _Shown:
 
 
 def default_search_engine(cache_dir: Path | None = None) -> SearchEngine:
-    """A SearchEngine with the shipped dictionary and synonyms (jieba's cache kept in `cache_dir`)."""
+    """A SearchEngine with the shipped dictionary and synonyms and the sentence encoder (jieba's and
+    the encoder's caches kept in `cache_dir`)."""
     resources = load_search_resources(
         read_resource_text("search", "user_dict.txt"), read_resource_text("search", "synonyms.toml")
     )
     if cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
-    return SearchEngine(resources, jieba_cache_dir=str(cache_dir) if cache_dir else None)
+    return SearchEngine(
+        resources, jieba_cache_dir=str(cache_dir) if cache_dir else None, encoder=SentenceEncoder(cache_dir)
+    )
 
 
 class LibrarySearch:
@@ -103,7 +110,11 @@ class LibrarySearch:
         analyse (and cache) what is missing or stale. pypinyin and jieba load in a background thread
         meanwhile: queries do not need jieba once a snapshot has restored the library's vocabulary.
         Cancelling stops between batches; what was analysed so far stays cached. When the index
-        differs from the snapshot a new one is written before `load` returns."""
+        differs from the snapshot a new one is written before `load` returns.
+
+        Searches work as soon as the entries are indexed; then the entries' sentence vectors are
+        restored or computed (see core.search.semantic), and from then on the ranking also weighs
+        meaning."""
         try:
             return self._load(progress, cancel)
         finally:
@@ -171,8 +182,39 @@ class LibrarySearch:
         self._loaded.set()
         if complete and (restored is None or todo or len(restored[0]) != len(stamps)):
             self._save_snapshot(engine, stamps)
+        if complete:
+            self._load_vectors(engine, progress, cancel)
         from_cache = len(stamps) - len(todo) + len(good)
         return LoadStats(len(stamps), from_cache, total, time.perf_counter() - started)
+
+    def _load_vectors(
+        self, engine: SearchEngine, progress: Progress | None, cancel: Cancelled | None
+    ) -> None:
+        """Restore the saved vectors, encode what is missing, save them when anything changed."""
+        path = self._cache_dir / _VECTORS_FILE if self._cache_dir is not None else None
+        restored = False
+        if path is not None:
+            with contextlib.suppress(OSError):
+                restored = engine.restore_vectors(path.read_bytes())
+
+        def report(done: int, total: int) -> None:
+            if progress is not None:
+                progress(done, total, "正在建立语义索引")
+
+        encoded = engine.embed_pending(cancel=cancel, progress=report)
+        if progress is not None:
+            progress(1, 1, "知识库索引已就绪")
+        if path is None or (restored and not encoded):
+            return
+        data = engine.vectors_snapshot()
+        if data is None:
+            return
+        try:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        except OSError:
+            _log.warning("could not write the search vectors %s", path, exc_info=True)
 
     def _snapshot_path(self) -> Path | None:
         return self._cache_dir / _SNAPSHOT_FILE if self._cache_dir is not None else None
@@ -275,6 +317,9 @@ class LibrarySearch:
         engine.remove(removed)
         for start in range(0, len(docs), _BATCH):
             self._store(engine.add_or_update(docs[start : start + _BATCH]))
+        # The edited entries' new phrasings (about 2 ms each; saved with the next load's vectors). A
+        # big import leaves them to `load`, the ranking staying lexical until then.
+        engine.embed_pending(at_most=_EMBED_AT_ONCE)
         shown = {**_shown(faq_rows, "faq"), **_shown(script_rows, "script")}
         self._shown = {k: v for k, v in self._shown.items() if k not in removed} | shown
         if removed:

@@ -11,7 +11,7 @@ import heapq
 import marshal
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dyy_desk.core.search.analyse import ANALYSIS_VERSION, AnalysedDoc, analyse
@@ -22,20 +22,37 @@ from dyy_desk.core.search.pinyin import warm_up as warm_up_pinyin
 from dyy_desk.core.search.query import plan_query, retrieval_terms
 from dyy_desk.core.search.rank import NO_MATCH_THRESHOLD, Scorer, boost, with_margin
 from dyy_desk.core.search.resources import SearchResources
+from dyy_desk.core.search.semantic import (
+    SEMANTIC_WEIGHT,
+    PhraseEncoder,
+    SemanticIndex,
+    has_meaning,
+    sentence_text,
+)
 from dyy_desk.core.search.tokenize import Segmenter
 
 WARM_UP_DELAY = 1.5  # seconds `start_warm_up` waits for the first search before loading
 _MIN_CANDIDATES = 60
 _COMMON_FRACTION = 0.02  # a term in more than 2 % of entries (and 200) is "common" for retrieval
+_EMBED_BATCH = 256
 
 
 class SearchEngine:
     no_match_threshold: float = NO_MATCH_THRESHOLD
 
-    def __init__(self, resources: SearchResources, *, jieba_cache_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        resources: SearchResources,
+        *,
+        jieba_cache_dir: str | None = None,
+        encoder: PhraseEncoder | None = None,
+    ) -> None:
         self._resources = resources
         self._segmenter = Segmenter(resources, cache_dir=jieba_cache_dir)
         self._index = InvertedIndex()
+        self._encoder = encoder
+        self._semantic = SemanticIndex()
+        self._encoder_ready = threading.Event()  # set once the encoder has answered
         self._lock = threading.Lock()
         self._answered = threading.Event()  # set once a search has been answered
 
@@ -49,6 +66,12 @@ class SearchEngine:
         warm_up_pinyin()
         self._segmenter.warm_up()
         self._segmenter.cut("退货退款")
+        self._warm_up_encoder()
+
+    def _warm_up_encoder(self) -> None:
+        if self._encoder is not None and not self._encoder_ready.is_set():
+            self._encoder.encode(["退货退款"])
+            self._encoder_ready.set()
 
     def start_warm_up(self, idle_delay: float = WARM_UP_DELAY) -> threading.Thread:
         """`warm_up` in a background thread. Once a snapshot is restored queries need neither pypinyin nor
@@ -99,7 +122,73 @@ class SearchEngine:
         install_pinyin_table(table, syllables)
         with self._lock:
             self._index = index
+            self._semantic.clear_docs()
         return True, meta
+
+    @property
+    def semantic_ready(self) -> bool:
+        """True when queries are re-ranked by meaning too: the encoder is loaded and every indexed
+        entry has its vectors."""
+        semantic = self._semantic
+        return self._encoder_ready.is_set() and semantic.complete and len(semantic) == len(self._index)
+
+    def embed_pending(
+        self,
+        *,
+        cancel: Callable[[], bool] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        at_most: int | None = None,
+    ) -> int:
+        """Encode the phrasings of entries that have no vectors yet (entries restored from a snapshot
+        are taken in first) and load the encoder; returns how many were encoded. Encoding runs outside
+        the lock, in batches, so searches go on meanwhile; cancelling keeps the batches done. With more
+        than `at_most` to encode nothing is encoded (the caller leaves them to a background load)."""
+        if self._encoder is None:
+            return 0
+        with self._lock:
+            index = self._index
+            adopt = [doc_id for doc_id in index.doc_ids() if doc_id not in self._semantic]
+        for start in range(0, len(adopt), _EMBED_BATCH):
+            with self._lock:
+                docs = []
+                for doc_id in adopt[start : start + _EMBED_BATCH]:
+                    slot = index.slot_of(doc_id)
+                    adoc = index.doc(slot) if slot is not None else None
+                    if adoc is not None:
+                        docs.append(adoc.doc)
+                self._semantic.set_docs(docs)
+        with self._lock:
+            todo = self._semantic.pending()
+        if at_most is not None and len(todo) > at_most:
+            return 0
+        for start in range(0, len(todo), _EMBED_BATCH):
+            if cancel is not None and cancel():
+                return start
+            if progress is not None:
+                progress(start, len(todo))
+            batch = todo[start : start + _EMBED_BATCH]
+            vectors = self._encoder.encode(batch)
+            with self._lock:
+                self._semantic.put(batch, vectors)
+        self._warm_up_encoder()
+        return len(todo)
+
+    def vectors_snapshot(self) -> bytes | None:
+        """The entries' phrasings and vectors, for `restore_vectors` after a restart (None without an
+        encoder)."""
+        if self._encoder is None:
+            return None
+        with self._lock:
+            self._semantic.forget_unused()
+            return self._semantic.to_bytes(self._encoder.model_id)
+
+    def restore_vectors(self, data: bytes) -> bool:
+        """Install saved vectors for the indexed entries not re-indexed since the index was restored."""
+        if self._encoder is None:
+            return False
+        with self._lock:
+            keep = [doc_id for doc_id in self._index.doc_ids() if doc_id not in self._semantic]
+            return self._semantic.from_bytes(data, self._encoder.model_id, keep)
 
     def analyse(self, doc: SearchDoc) -> AnalysedDoc:
         """Analyse without indexing, e.g. to store the result next to the entry in the database."""
@@ -111,6 +200,7 @@ class SearchEngine:
         analysed = [self.analyse(doc) for doc in docs]
         with self._lock:
             self._index.add_many(analysed)
+            self._semantic.set_docs(a.doc for a in analysed)
         return analysed
 
     def add_analysed(self, analysed: Iterable[AnalysedDoc]) -> list[str]:
@@ -126,11 +216,31 @@ class SearchEngine:
                 fresh.append(adoc)
         with self._lock:
             self._index.add_many(fresh)
+            self._semantic.set_docs(a.doc for a in fresh)
         return stale
 
     def remove(self, doc_ids: Iterable[str]) -> int:
+        ids = list(doc_ids)
         with self._lock:
-            return self._index.remove(doc_ids)
+            self._semantic.remove(ids)
+            return self._index.remove(ids)
+
+    def _query_vector(self, query: str) -> Any:
+        """The query's sentence vector when the ranking can use it, else None. Computed before the
+        lock is taken: it is the costliest step of a keystroke and needs nothing of the index."""
+        if self._encoder is None or not has_meaning(query) or not self.semantic_ready:
+            return None
+        return self._encoder.encode([sentence_text(query)])[0]
+
+    def _semantic_extra(self, meaning: Any, slots: list[int]) -> dict[int, float]:
+        """slot → the meaning-level part of its ranking value (empty when not available)."""
+        if meaning is None or not slots:
+            return {}
+        ids = [self._doc(slot).doc.doc_id for slot in slots]
+        found = self._semantic.similarities(meaning, ids)
+        if found is None:
+            return {}
+        return {slot: SEMANTIC_WEIGHT * sim for slot, sim in zip(slots, found, strict=True)}
 
     def _doc(self, slot: int) -> AnalysedDoc:
         adoc = self._index.doc(slot)
@@ -158,6 +268,7 @@ class SearchEngine:
             return []
         if not self._segmenter.ready and not self._segmenter.has_vocabulary:
             self._segmenter.warm_up()  # load jieba before taking the lock, not while holding it
+        meaning = self._query_vector(query)
         with self._lock:
             index = self._index
             plan = plan_query(self._segmenter, index, query)
@@ -167,9 +278,10 @@ class SearchEngine:
             common = max(200, int(len(index) * _COMMON_FRACTION))
             candidates = index.retrieve(retrieval_terms(plan, index), k, common, client_id)
             scorer = Scorer(index, plan)
+            extra = self._semantic_extra(meaning, [slot for slot, _lex in candidates])
             # Stable sorts keep retrieval order (the lexical score) between equal scores.
             bounds = [
-                (boost(scorer.score(slot), self._doc(slot), client_id, usage), slot)
+                (boost(scorer.score(slot), self._doc(slot), client_id, usage) + extra.get(slot, 0.0), slot)
                 for slot, _lex in candidates
             ]
             bounds.sort(key=lambda t: -t[0])
@@ -182,7 +294,7 @@ class SearchEngine:
                 if len(kept) >= need and bound <= kept[0]:
                     break
                 value, phrasing = scorer.rescore(slot)
-                value = boost(value, self._doc(slot), client_id, usage)
+                value = boost(value, self._doc(slot), client_id, usage) + extra.get(slot, 0.0)
                 scored.append((value, slot, phrasing))
                 if len(kept) < need:
                     heapq.heappush(kept, value)

@@ -229,6 +229,9 @@ class InvertedIndex:
     def slot_of(self, doc_id: str) -> int | None:
         return self._slot_of.get(doc_id)
 
+    def doc_ids(self) -> list[str]:
+        return list(self._slot_of)
+
     def retrieve(
         self, weighted: list[tuple[str, float]], k: int, common_df: int, client_id: str | None
     ) -> list[tuple[int, float]]:
