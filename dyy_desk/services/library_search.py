@@ -89,6 +89,8 @@ class LibrarySearch:
         self._clients: dict[str, str] = {}
         self._usage: dict[str, dict[str, int]] = {}
         self._loaded = threading.Event()
+        self._semantic_lock = threading.Lock()
+        self._semantic_started = False
 
     @property
     def loaded(self) -> bool:
@@ -104,7 +106,9 @@ class LibrarySearch:
                 self._engine = self._make_engine()
             return self._engine
 
-    def load(self, *, progress: Progress | None = None, cancel: Cancelled | None = None) -> LoadStats:
+    def load(
+        self, *, progress: Progress | None = None, cancel: Cancelled | None = None, semantic: bool = True
+    ) -> LoadStats:
         """Index every live entry: from the index snapshot in the cache folder when there is one (then
         only entries changed since it was taken are indexed again), else from the analysis cache;
         analyse (and cache) what is missing or stale. pypinyin and jieba load in a background thread
@@ -112,17 +116,18 @@ class LibrarySearch:
         Cancelling stops between batches; what was analysed so far stays cached. When the index
         differs from the snapshot a new one is written before `load` returns.
 
-        Searches work as soon as the entries are indexed; then the entries' sentence vectors are
-        restored or computed (see core.search.semantic), and from then on the ranking also weighs
-        meaning."""
+        Searches work as soon as the entries are indexed; then, with `semantic`, the entries' sentence
+        vectors are restored or computed (see core.search.semantic) and from then on the ranking also
+        weighs meaning. Without, that waits for `ensure_semantic`: the app calls it on the first
+        search, so a session that never searches the library never loads the model (~80 MB)."""
         try:
-            return self._load(progress, cancel)
+            return self._load(progress, cancel, semantic)
         finally:
             # The snapshot's bytes, the rows and cached analyses are garbage now; and jieba, loading
             # next, can reuse what the sources of the modules imported so far held.
             release_memory()
 
-    def _load(self, progress: Progress | None, cancel: Cancelled | None) -> LoadStats:
+    def _load(self, progress: Progress | None, cancel: Cancelled | None, semantic: bool) -> LoadStats:
         started = time.perf_counter()
         engine = self.search_engine()
         engine.start_warm_up()
@@ -182,10 +187,19 @@ class LibrarySearch:
         self._loaded.set()
         if complete and (restored is None or todo or len(restored[0]) != len(stamps)):
             self._save_snapshot(engine, stamps)
-        if complete:
-            self._load_vectors(engine, progress, cancel)
+        if complete and semantic:
+            self.ensure_semantic(progress=progress, cancel=cancel)
         from_cache = len(stamps) - len(todo) + len(good)
         return LoadStats(len(stamps), from_cache, total, time.perf_counter() - started)
+
+    def ensure_semantic(self, *, progress: Progress | None = None, cancel: Cancelled | None = None) -> None:
+        """Bring meaning into the ranking: load the encoder, restore the saved vectors, encode what is
+        missing and save them. Runs on a worker; once done, later calls return at once."""
+        with self._semantic_lock:
+            if not self.loaded or (self._semantic_started and self.search_engine().semantic_ready):
+                return
+            self._semantic_started = True
+            self._load_vectors(self.search_engine(), progress, cancel)
 
     def _load_vectors(
         self, engine: SearchEngine, progress: Progress | None, cancel: Cancelled | None
@@ -317,9 +331,10 @@ class LibrarySearch:
         engine.remove(removed)
         for start in range(0, len(docs), _BATCH):
             self._store(engine.add_or_update(docs[start : start + _BATCH]))
-        # The edited entries' new phrasings (about 2 ms each; saved with the next load's vectors). A
-        # big import leaves them to `load`, the ranking staying lexical until then.
-        engine.embed_pending(at_most=_EMBED_AT_ONCE)
+        # The edited entries' new phrasings (about 2 ms each; saved with the next load's vectors), once
+        # meaning is in use. A big import leaves them to the next load, the ranking staying lexical.
+        if self._semantic_started:
+            engine.embed_pending(at_most=_EMBED_AT_ONCE)
         shown = {**_shown(faq_rows, "faq"), **_shown(script_rows, "script")}
         self._shown = {k: v for k, v in self._shown.items() if k not in removed} | shown
         if removed:

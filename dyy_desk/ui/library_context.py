@@ -36,6 +36,7 @@ class LibraryContext(QObject):
         self.detail: TicketDetail | None = None
         self.load_error = ""
         self._loading = False
+        self._semantic_requested = False
         self._detail_generation = 0
         signals.user_changed.connect(self.set_user)
         signals.ticket_selected.connect(self.set_ticket)
@@ -59,11 +60,20 @@ class LibraryContext(QObject):
         self._loading = True
         index = self.library.index
         self.runner.run_db(
-            lambda ctx: index.load(progress=ctx.progress, cancel=lambda: ctx.cancelled),
+            lambda ctx: index.load(progress=ctx.progress, cancel=lambda: ctx.cancelled, semantic=False),
             on_done=self._on_loaded,
             on_error=self._on_load_failed,
             on_progress=self.index_progress.emit,
         )
+
+    def ensure_semantic(self) -> None:
+        """On the first search: load the sentence encoder and the entries' vectors in the background
+        (CPU work, off the database worker); until then, and if it fails, the ranking stays lexical."""
+        if self._semantic_requested or not self.index_loaded:
+            return
+        self._semantic_requested = True
+        index = self.library.index
+        self.runner.run_background(lambda ctx: index.ensure_semantic(cancel=lambda: ctx.cancelled))
 
     def set_user(self, user: object) -> None:
         self.user = user if isinstance(user, UserRow) else None

@@ -120,9 +120,10 @@ class LibrarySearchView(QWidget):
             self.context.load_index()
             return
         user = self.context.user
-        self.searcher.request(
-            self.search_edit.text(), client_id=self.client_id(), user_id=user.id if user else None
-        )
+        query = self.search_edit.text()
+        if query.strip():
+            self.context.ensure_semantic()
+        self.searcher.request(query, client_id=self.client_id(), user_id=user.id if user else None)
 
     def current_hit(self) -> LibraryHit | None:
         return self.model.hit(self.list.currentIndex().row())

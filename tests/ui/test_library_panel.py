@@ -372,3 +372,32 @@ def test_export_writes_the_file(qtbot: Any, panel: LibraryPanel, tmp_path: Path)
     panel.export_to(path, LibraryKind.SCRIPTS)
     qtbot.waitUntil(path.exists, timeout=5000)
     assert "/thh" in path.read_text(encoding="utf-8-sig")
+
+
+def test_meaning_joins_the_ranking_after_the_first_search_without_blocking_it(
+    qtbot: Any, ws: Any, tmp_path: Path
+) -> None:
+    fresh = LibraryService(
+        engine=ws.engine,
+        clock=ws.clock,
+        origin=ws.machine_id,
+        index=LibrarySearch(
+            engine=ws.engine, cache_dir=tmp_path, make_engine=lambda: default_search_engine(tmp_path)
+        ),
+    )
+    runner = TaskRunner()
+    signals = AppSignals()
+    context = LibraryContext(library=fresh, tickets=ws.tickets, runner=runner, signals=signals)
+    panel = LibraryPanel(context=context, directory=ws.directory)
+    qtbot.addWidget(panel)
+    signals.user_changed.emit(user_named(ws, "李娜"))
+    context.load_index()
+    qtbot.waitUntil(lambda: fresh.index.loaded, timeout=20_000)
+    engine = fresh.index.search_engine()
+    assert not engine.semantic_ready  # the app loads no model until the library is searched
+    hits = search(qtbot, panel, "退款多久到账")
+    assert hits  # answered lexically while the model loads
+    qtbot.waitUntil(lambda: engine.semantic_ready, timeout=30_000)
+    assert (tmp_path / "library_vectors.snapshot").is_file()
+    assert search(qtbot, panel, "钱什么时候能退回来")
+    runner.wait_idle()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QAbstractListModel,
     QAbstractTableModel,
@@ -120,13 +121,13 @@ class LibrarySearcher(QObject):
         )
 
     def _deliver(self, generation: int, query: str, hits: list[LibraryHit]) -> None:
-        if generation != self._generation:
-            return  # a newer keystroke is on its way
+        if generation != self._generation or not shiboken6.isValid(self):
+            return  # a newer keystroke is on its way, or the view closed while this one ran
         self._busy = False
         self.results_ready.emit(query, hits)
 
     def _fail(self, generation: int, exc: BaseException) -> None:
-        if generation == self._generation:
+        if generation == self._generation and shiboken6.isValid(self):
             self._busy = False
             self.failed.emit(_("搜索出错，详情已写入日志"))
 
