@@ -66,7 +66,6 @@ class SearchEngine:
         warm_up_pinyin()
         self._segmenter.warm_up()
         self._segmenter.cut("退货退款")
-        self._warm_up_encoder()
 
     def _warm_up_encoder(self) -> None:
         if self._encoder is not None and not self._encoder_ready.is_set():
