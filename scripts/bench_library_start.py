@@ -47,10 +47,14 @@ def child(data_dir: str) -> None:
         origin=workspace.machine_id,
         cache_dir=workspace.paths.cache_dir,
     )
-    stats = service.index.load()
+    # As the app does: the index loads at start, the first search is answered from it, and the
+    # sentence encoder with the entries' vectors loads after that search (then meaning joins the ranking).
+    stats = service.index.load(semantic=False)
     loaded = time.perf_counter()
     hits = service.search(QUERY, limit=10)
     answered = time.perf_counter()
+    service.index.ensure_semantic()
+    semantic = time.perf_counter()
     workspace.close()
     print(
         json.dumps(
@@ -59,6 +63,7 @@ def child(data_dir: str) -> None:
                 "load_s": round(loaded - opened, 3),
                 "search_ms": round((answered - loaded) * 1000, 1),
                 "total_s": round(answered - started, 3),
+                "semantic_s": round(semantic - answered, 3),
                 "cpu_s": round(time.process_time(), 3),
                 "jieba_ready": service.index.search_engine().ready,
                 "entries": stats.entries,
@@ -144,7 +149,7 @@ def cold_starts(data_dir: Path, runs: int) -> dict[str, float]:
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     median = {
         key: statistics.median(r[key] for r in results)
-        for key in ("open_s", "load_s", "search_ms", "total_s", "cpu_s")
+        for key in ("open_s", "load_s", "search_ms", "total_s", "semantic_s", "cpu_s")
     }
     median["process_wall_s"] = round(statistics.median(walls), 3)
     median["from_cache"] = results[-1]["from_cache"]
@@ -174,12 +179,14 @@ def main() -> None:
                 f"  {entries} entries: start to first answer {result['total_s']:.2f} s "
                 f"(open {result['open_s']:.2f} s, index from cache {result['load_s']:.2f} s, "
                 f"query {result['search_ms']:.0f} ms); process wall {result['process_wall_s']:.2f} s, "
-                f"process CPU {result['cpu_s']:.2f} s (medians of {runs} cold starts)"
+                f"process CPU {result['cpu_s']:.2f} s (medians of {runs} cold starts); "
+                f"meaning in the ranking {result['semantic_s']:.2f} s after that answer"
             )
             report[f"{label}_start_to_first_answer_s"] = result["total_s"]
             report[f"{label}_process_wall_s"] = result["process_wall_s"]
             report[f"{label}_load_s"] = result["load_s"]
             report[f"{label}_cpu_s"] = result["cpu_s"]
+            report[f"{label}_semantic_after_first_answer_s"] = result["semantic_s"]
     print(json.dumps(report))
 
 
