@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,9 @@ from dyy_desk.db.repos.tables import clients
 from dyy_desk.services import sync_phases
 from dyy_desk.services.audit import append_audit
 from dyy_desk.services.errors import ServiceError
-from dyy_desk.services.sync_lines import LineBuilder, raw_select
+from dyy_desk.services.sync_lines import LineBuilder, driver_rows
 from dyy_desk.services.sync_registry import SCHEMA_VERSION, TableSpec, specs
-from dyy_desk.services.sync_stamp import BATCH, finish_stamping, stamped_rows, sync_joined
+from dyy_desk.services.sync_stamp import BATCH, Stamped, StampedRows, finish_stamping, sync_joined
 from dyy_desk.services.sync_state import MachineState, large_page_cache, load_state, save_state
 from dyy_desk.services.sync_stream import BundleWriter, write_encrypted
 
@@ -248,37 +249,50 @@ def _write_mutable(
         assert scope.client_id is not None and spec.client_rule is not None
         query = query.add_columns(spec.client_rule(scope.client_id).label("_in"))
     label = f"正在导出{spec.label or spec.name}"
-    rows = stamped_rows(conn, spec, state, now, query)
+    rows = StampedRows(conn, spec, state, now, query)
     builder: LineBuilder | None = None
     all_changes = scope.kind is ScopeKind.ALL_CHANGES
     exported = state.exported_seq
-    add, table = writer.add, spec.name
+    table = spec.name
     stamped = 0
-    for row, meta, first in rows:
-        if meta is not None:
-            stamped += 1
-        progress.done += 1
-        if progress.done % BATCH == 0:
-            progress.tick(label, check=True)
+    for page in rows:
+        stamped += sum(meta is not None for _, meta, _ in page)
+        progress.done += len(page)
+        progress.tick(label, check=True)
         if not chosen:
             continue
         if builder is None:
-            columns = list(row._fields)
+            columns = rows.columns
             builder = LineBuilder(spec, columns, mask=scope.masked, origin=state.origin, dialect=conn.dialect)
             id_at, seq_at, in_at = (
                 builder.id_at,
                 columns.index("_seq"),
                 columns.index("_in") if in_client else -1,
             )
-        if in_client and not row[in_at]:
-            continue
-        if all_changes and meta is None and row[seq_at] <= exported:
-            continue
-        if first is not None:
-            add(table, row[id_at], builder.first_line(row, first))
-        else:
-            add(table, row[id_at], builder.meta_line(row, meta or row[builder.meta_at]))
+        picked = [
+            (row, meta, first)
+            for row, meta, first in page
+            if not (in_client and not row[in_at])
+            and not (all_changes and meta is None and row[seq_at] <= exported)
+        ]
+        writer.add_lines(table, [row[id_at] for row, _, _ in picked], _mutable_lines(builder, picked))
     return stamped
+
+
+def _mutable_lines(builder: LineBuilder, picked: list[Stamped]) -> list[bytes]:
+    """The lines of one page's rows in the scope; a page of rows all stamped for the first time
+    (a first export) is written column by column."""
+    versions = [first for _, _, first in picked if first is not None]
+    if len(versions) == len(picked):
+        return builder.first_lines([row for row, _, _ in picked], versions)
+    return [
+        (
+            builder.first_line(row, first)
+            if first is not None
+            else builder.meta_line(row, meta or row[builder.meta_at])
+        ).encode()
+        for row, meta, first in picked
+    ]
 
 
 def _write_append_only(
@@ -291,16 +305,13 @@ def _write_append_only(
     progress: _Progress,
 ) -> None:
     label = f"正在导出{spec.label or spec.name}"
-    result = conn.execute(raw_select(query)).yield_per(BATCH)
-    builder = LineBuilder(
-        spec, list(result.keys()), mask=scope.masked, origin=state.origin, dialect=conn.dialect
-    )
-    line, id_at, add, table = builder.line, builder.id_at, writer.add, spec.name
-    for partition in result.partitions():
-        for row in partition:
-            add(table, row[id_at], line(row))
-        progress.done += len(partition)
-        progress.tick(label, check=True)
+    with driver_rows(conn, query) as (columns, cursor):
+        builder = LineBuilder(spec, columns, mask=scope.masked, origin=state.origin, dialect=conn.dialect)
+        ids = itemgetter(builder.id_at)
+        while page := cursor.fetchmany(BATCH):
+            writer.add_lines(spec.name, list(map(ids, page)), builder.append_only_lines(page))
+            progress.done += len(page)
+            progress.tick(label, check=True)
 
 
 class _Progress:

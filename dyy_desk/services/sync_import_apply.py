@@ -93,7 +93,7 @@ class Applier:
 
     def _insert_usual(self, run: TableRun, usual: list[UsualRow]) -> None:
         """New rows from usual lines: `parsed_row` and `insert_rows` of the general path, by hand."""
-        rules, name = run.rules, run.spec.name
+        rules, name = run.rules, str(run.spec.name)  # plain str: sqlite3 is slow on subclasses
         run.outcomes[Outcome.NEW] += len(usual)
         if name == "ticket":
             at = rules.names.index("number")

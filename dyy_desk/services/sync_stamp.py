@@ -6,30 +6,42 @@ whose value differs was edited on this machine and gets a new version. Its wall-
 row's `updated_at` where the table has one, so edits keep their real order even when bundles are
 made hours later; it is always newer than the versions the row already carries.
 
-`stamped_rows` hands every row on as it is stamped, so an export writes the bundle line of a row in
+`StampedRows` hands every row on as it is stamped, so an export writes the bundle line of a row in
 the same pass instead of reading all the rows a second time.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, select, update
 
-from dyy_desk.core.sync.hlc import Hlc, HybridClock
+from dyy_desk.core.sync.hlc import COUNTER_DIGITS, MAX_WALL_MS, WALL_DIGITS, Hlc, HybridClock
 from dyy_desk.core.sync.records import RecordKind
-from dyy_desk.services.sync_lines import getter, raw_select, same, value_readers
+from dyy_desk.services.sync_lines import (
+    STORED_INSTANT,
+    column_readers,
+    driver_rows,
+    getter,
+    same,
+    stored_wall_ms,
+    value_readers,
+)
 from dyy_desk.services.sync_meta import (
     FieldMeta,
     RowMeta,
     decode_meta,
     encode_meta,
     first_meta,
+    first_metas,
     meta_keys,
     row_hash_of_reprs,
+    row_hashes_of_reprs,
 )
 from dyy_desk.services.sync_registry import TableSpec, specs
 from dyy_desk.services.sync_state import MachineState, sync_row
@@ -37,7 +49,7 @@ from dyy_desk.services.sync_state import MachineState, sync_row
 BATCH = 2000  # rows per page read, and per batch of writes
 
 # (raw row, its new meta text or None if nothing changed, the version if stamped for the first time)
-Stamped = tuple[Row[Any], str | None, str | None]
+Stamped = tuple[Sequence[Any], str | None, str | None]
 
 
 def sync_joined(spec: TableSpec) -> Any:
@@ -55,9 +67,8 @@ def stamp_all(conn: Connection, state: MachineState, now: datetime) -> int:
     """Version every local edit of every syncing table (bumps the local change counter once)."""
     stamped = 0
     for spec in specs():
-        for _, meta, _ in stamped_rows(conn, spec, state, now):
-            if meta is not None:
-                stamped += 1
+        for page in StampedRows(conn, spec, state, now):
+            stamped += sum(meta is not None for _, meta, _ in page)
     finish_stamping(state, stamped)
     return stamped
 
@@ -68,70 +79,171 @@ def finish_stamping(state: MachineState, stamped: int) -> None:
         state.local_seq += 1
 
 
-def stamped_rows(
-    conn: Connection, spec: TableSpec, state: MachineState, now: datetime, query: Any = None
-) -> Iterator[Stamped]:
-    """Every row of a mutable table, in id order, after stamping it.
+class StampedRows:
+    """Every row of a mutable table, in id order, after stamping it: a page of rows of a driver
+    cursor at a time.
 
     Stamped rows get `local_seq = state.local_seq + 1`; the caller calls `finish_stamping` once all
-    tables are done. `query` (default `sync_joined(spec)`) may add columns for the caller. Rows come
-    a page at a time, each page read whole and its stamps written before the next one is read (no
-    cursor stays open across writes), so the caller must not keep the transaction busy otherwise.
+    tables are done. `query` (default `sync_joined(spec)`) may add columns for the caller; their
+    names are `columns` once the first row has come. Rows come a page at a time, each page read
+    whole and its stamps written before the next one is read (no cursor stays open across writes),
+    so the caller must not keep the transaction busy otherwise.
     """
-    if spec.kind is not RecordKind.MUTABLE:
-        return
-    seq = state.local_seq + 1
-    names = [f.name for f in spec.fields]
-    readers = value_readers(spec.table, names, conn.dialect)  # rows come raw: see sync_lines
-    edited_at = names.index(spec.edited_at) if spec.edited_at else -1
-    keys = meta_keys(names)
-    writes = _Writes(conn, spec)
-    base = raw_select(sync_joined(spec) if query is None else query)
-    t = spec.table
-    last = ""
-    get: Any = None  # the field values of a raw row, as stored
-    convert: list[tuple[int, Callable[[object], object]]] = []  # fields the driver returns differently
-    while True:
-        page = conn.execute(base.where(t.c.id > last).order_by(t.c.id).limit(BATCH)).fetchall()
-        if not page:
-            break
-        if get is None:
-            columns = list(page[0]._fields)
-            get = getter([columns.index(name) for name in names])
-            convert = [(k, read) for k, read in enumerate(readers) if read is not same]
-            deleted_at, hash_at, meta_at, id_at = (
-                columns.index(n) for n in ("deleted", "_hash", "_meta", "id")
-            )
-        for row in page:
-            values: list[object] = list(get(row))
-            for k, read in convert:
-                values[k] = read(values[k])
-            values.append(bool(row[deleted_at]))
-            texts = list(map(repr, values))  # row_hash(values) and value_hash(v) from one repr each
-            hashed = row_hash_of_reprs(texts)
-            old_hash, old_meta = row[hash_at], row[meta_at]
-            if old_hash is not None and old_hash == hashed and old_meta is not None:
-                yield row, None, None
-                continue
-            meta = decode_meta(old_meta) if old_meta is not None else None
-            version = _new_version(values[edited_at] if edited_at >= 0 else None, meta, state.clock, now)
-            row_id = row[id_at]
-            if meta is None:  # never stamped (all rows, the first time): every field at this version
-                crcs = list(map(zlib.crc32, map(str.encode, texts[:-1])))  # value_hash of each field
-                text = first_meta(keys, version, crcs, bool(values[-1]))
-                writes.inserts.append((spec.name, row_id, hashed, text, seq))
-                writes.table.append((version, state.origin, row_id))
-                yield row, text, version
-                continue
-            new_meta = _edited(meta, names, texts, version, bool(values[-1]))
-            text = encode_meta(new_meta)
-            top = new_meta.max_version()
-            writes.updates.append((spec.name, row_id, hashed, text, seq))
-            writes.table.append((top, Hlc.parse(top).origin, row_id))
-            yield row, text, None
-        last = page[-1][id_at]
-        writes.flush()
-    writes.flush()
+
+    def __init__(
+        self, conn: Connection, spec: TableSpec, state: MachineState, now: datetime, query: Any = None
+    ) -> None:
+        self.conn, self.spec, self.state, self.now = conn, spec, state, now
+        self.query = sync_joined(spec) if query is None else query
+        self.columns: list[str] = []
+
+    def __iter__(self) -> Iterator[list[Stamped]]:
+        if self.spec.kind is not RecordKind.MUTABLE:
+            return
+        t = self.spec.table
+        pages: _Pages | None = None
+        last = ""
+        while True:
+            query = self.query.where(t.c.id > last).order_by(t.c.id).limit(BATCH)
+            with driver_rows(self.conn, query) as (columns, cursor):
+                page = cursor.fetchall()
+            if not page:
+                break
+            if pages is None:
+                self.columns = columns
+                pages = _Pages(self, columns)
+            yield pages.stamp(page)
+            last = page[-1][pages.id_at]
+
+
+class _Pages:
+    """Stamps the pages of one table, row by row or, for a page of rows none of which was stamped
+    before (every row of a first export), column by column: values, reprs, hashes, CRCs and
+    `first_meta` texts each from one loop in C over a column, equal to what the rows give."""
+
+    def __init__(self, rows: StampedRows, columns: list[str]) -> None:
+        spec, conn, self.state, self.now = rows.spec, rows.conn, rows.state, rows.now
+        # a plain str: the driver binds it directly (SQLAlchemy's `quoted_name` is a str subclass,
+        # which sqlite3 first offers to its adapters, an attribute look-up per row)
+        self.name = str(spec.name)
+        self.names = [f.name for f in spec.fields]
+        self.seq = self.state.local_seq + 1
+        self.keys = meta_keys(self.names)
+        self.writes = _Writes(conn, spec)
+        self.clock = _FirstVersions(self.state.clock, self.state.origin)
+        self.fields = [columns.index(name) for name in self.names]
+        self.get = getter(self.fields)  # the field values of a raw row, as stored
+        self.readers = column_readers(spec.table, self.names, conn.dialect)  # rows come raw: see sync_lines
+        readers = value_readers(spec.table, self.names, conn.dialect)
+        self.convert = [(k, read) for k, read in enumerate(readers) if read is not same]
+        self.id_at, self.deleted_at, self.hash_at, self.meta_at = (
+            columns.index(n) for n in ("id", "deleted", "_hash", "_meta")
+        )
+        self.meta_of = itemgetter(self.meta_at)
+        self.edited_at = self.names.index(spec.edited_at) if spec.edited_at else -1
+        self.stored_edited_at = columns.index(spec.edited_at) if spec.edited_at else -1
+
+    def stamp(self, page: Sequence[Any]) -> list[Stamped]:
+        """Stamp the page's rows and write their stamps."""
+        if list(map(self.meta_of, page)).count(None) == len(page):
+            done = self._first(page)
+        else:
+            done = list(map(self._row, page))
+        self.clock.settle()
+        self.writes.flush()
+        return done
+
+    def _first(self, page: Sequence[Any]) -> list[Stamped]:
+        columns = list(zip(*page, strict=True))
+        values: list[Sequence[object]] = [
+            columns[at] if read is None else read(columns[at])
+            for at, read in zip(self.fields, self.readers, strict=True)
+        ]
+        deleted = list(map(bool, columns[self.deleted_at]))
+        texts = [list(map(repr, column)) for column in values]
+        hashes = row_hashes_of_reprs([*texts, list(map(repr, deleted))])
+        if self.edited_at < 0:
+            versions = [self.clock.general(None, None, self.now) for _ in page]
+        else:
+            stored, edited = columns[self.stored_edited_at], values[self.edited_at]
+            versions = list(map(self.clock.first, stored, edited, repeat(self.now)))
+        crcs = [list(map(zlib.crc32, map(str.encode, column))) for column in texts]  # value_hash
+        metas = first_metas(self.keys, versions, crcs, deleted)
+        ids = columns[self.id_at]
+        self.writes.inserts += zip(repeat(self.name), ids, hashes, metas, repeat(self.seq))
+        self.writes.table += zip(versions, repeat(self.state.origin), ids)
+        return list(zip(page, metas, versions, strict=True))
+
+    def _row(self, row: Sequence[Any]) -> Stamped:
+        values: list[object] = list(self.get(row))
+        for k, read in self.convert:
+            values[k] = read(values[k])
+        values.append(bool(row[self.deleted_at]))
+        texts = list(map(repr, values))  # row_hash(values) and value_hash(v) from one repr each
+        hashed = row_hash_of_reprs(texts)
+        old_hash, old_meta = row[self.hash_at], row[self.meta_at]
+        if old_hash is not None and old_hash == hashed and old_meta is not None:
+            return row, None, None
+        row_id, edited_at = row[self.id_at], self.edited_at
+        edited = values[edited_at] if edited_at >= 0 else None
+        if old_meta is None:  # never stamped: every field at this version
+            stored = row[self.stored_edited_at] if edited_at >= 0 else None
+            version = self.clock.first(stored, edited, self.now)
+            crcs = list(map(zlib.crc32, map(str.encode, texts[:-1])))  # value_hash of each field
+            text = first_meta(self.keys, version, crcs, bool(values[-1]))
+            self.writes.inserts.append((self.name, row_id, hashed, text, self.seq))
+            self.writes.table.append((version, self.state.origin, row_id))
+            return row, text, version
+        meta = decode_meta(old_meta)
+        version = self.clock.general(edited, meta, self.now)
+        new_meta = _edited(meta, self.names, texts, version, bool(values[-1]))
+        text = encode_meta(new_meta)
+        top = new_meta.max_version()
+        self.writes.updates.append((self.name, row_id, hashed, text, self.seq))
+        self.writes.table.append((top, Hlc.parse(top).origin, row_id))
+        return row, text, None
+
+
+class _FirstVersions:
+    """`_new_version` for the rows being stamped, quick for the usual first stamp.
+
+    A row stamped for the first time whose edited-at column holds a stored instant of the usual
+    shape gets version (its wall time, 0, this origin): what `_new_version` gives it, written
+    from the stored text. `_new_version` then moves the machine clock to just after that version
+    if it is newer; each such move only depends on the newest version so far, so the clock is
+    moved once for all of them (`settle`), before any other use of it and at the end of each page.
+    """
+
+    def __init__(self, clock: HybridClock, origin: str) -> None:
+        self.clock = clock
+        self.text = "%0" + str(WALL_DIGITS) + "d-" + "0" * COUNTER_DIGITS + "-" + origin.replace("%", "%%")
+        self.origin = origin
+        self.top = -1  # the newest wall time issued since the last `settle`, and its instant
+        self.top_at: object = None
+
+    def first(self, stored: object, edited: object, now: datetime) -> str:
+        """The version of a row never stamped: `stored` is its edited-at column as stored,
+        `edited` the same read as a datetime (None for tables without one)."""
+        if type(stored) is str and STORED_INSTANT.fullmatch(stored):
+            wall = stored_wall_ms(stored)
+            if 0 <= wall <= MAX_WALL_MS:
+                if wall > self.top:
+                    self.top, self.top_at = wall, edited
+                return self.text % wall
+        return self.general(edited, None, now)
+
+    def general(self, edited: object, meta: RowMeta | None, now: datetime) -> str:
+        self.settle()
+        return _new_version(edited, meta, self.clock, now)
+
+    def settle(self) -> None:
+        if self.top < 0:
+            return
+        assert isinstance(self.top_at, datetime)  # `edited` of a row with a stored instant
+        version = Hlc(self.top, 0, self.origin)
+        if self.clock.last is None or version > self.clock.last:
+            self.clock.receive(version, self.top_at)
+        self.top, self.top_at = -1, None
 
 
 def _edited(meta: RowMeta, names: list[str], texts: list[str], version: str, deleted_now: bool) -> RowMeta:

@@ -13,13 +13,14 @@ checked as it goes, yielding one line at a time.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
-import sys
 import threading
 import zlib
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 from queue import Full, Queue
 
@@ -35,11 +36,11 @@ from dyy_desk.services.sync_phases import Phases, mark
 # expansion ratio (decompression bombs) and on single records stays.
 STREAM_LIMITS = BundleLimits(max_uncompressed_bytes=1024 * 1024 * 1024)
 _SLICE = 1024 * 1024
-_BLOCK = 1024 * 1024  # fewer GIL hand-offs to the compressing thread per byte
+# The compressing thread takes the GIL back three times per block (hash, checksum and deflate each
+# let it go), waiting up to the switch interval (5 ms) each time while the exporting thread runs
+# Python: blocks of 4 MiB keep those waits well below the time the thread works on a block.
+_BLOCK = 4 * 1024 * 1024
 _AHEAD = 4  # blocks waiting for the compressing thread
-# The compressing thread takes the GIL back three times per block (hash, checksum, deflate each let
-# it go); at the default 5 ms interval it would wait longer for the GIL than it works.
-_SWITCH = 0.0005
 _INPUT = 256 * 1024  # compressed bytes handed to the inflater at a time
 _BASE = 65521
 
@@ -56,24 +57,6 @@ def adler32_combine(adler1: int, adler2: int, len2: int) -> int:
     sum2 = sum2 - 2 * _BASE if sum2 >= 2 * _BASE else sum2
     sum2 = sum2 - _BASE if sum2 >= _BASE else sum2
     return sum1 | (sum2 << 16)
-
-
-_switch_lock = threading.Lock()
-_switch_users = 0
-_switch_before = 0.005
-
-
-def _short_switches(delta: int) -> None:
-    """Use the short GIL switch interval while any writer is open (two lanes may export at once);
-    the last one to close restores the interval that was set before."""
-    global _switch_users, _switch_before
-    with _switch_lock:
-        if delta > 0 and _switch_users == 0:
-            _switch_before = sys.getswitchinterval()
-            sys.setswitchinterval(_SWITCH)
-        _switch_users += delta
-        if delta < 0 and _switch_users == 0:
-            sys.setswitchinterval(_switch_before)
 
 
 class BundleWriter:
@@ -103,25 +86,22 @@ class BundleWriter:
         self._pending: deque[Future[None]] = deque()
 
     def __enter__(self) -> BundleWriter:
-        _short_switches(+1)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        try:
-            self._worker.shutdown(wait=True, cancel_futures=True)
-        finally:
-            _short_switches(-1)
+        self._worker.shutdown(wait=True, cancel_futures=True)
 
-    def add(self, table: str, record_id: str, line: str) -> None:
-        """One record line, without its newline."""
+    def add_lines(self, table: str, ids: Sequence[str], lines: list[bytes]) -> None:
+        """The UTF-8 record lines (without newlines) of records `ids`, in (table, id) order."""
         if table != self._table:
             self._start_table(table)
-        if record_id <= self._last_id:
-            raise ValueError(f"records out of order: {(table, record_id)} after {(table, self._last_id)}")
-        self._last_id = record_id
-        data = line.encode("utf-8")  # line by line: blocks of text would be copied three times
-        self._block.append(data)
-        self._block_size += len(data)
+        if not ids:
+            return
+        if ids[0] <= self._last_id or not all(map(operator.lt, ids, islice(ids, 1, None))):
+            raise ValueError(f"records out of order in {table} after {self._last_id!r}")
+        self._last_id = ids[-1]
+        self._block += lines
+        self._block_size += sum(map(len, lines))
         if self._block_size >= _BLOCK:
             self._flush_block()
 
