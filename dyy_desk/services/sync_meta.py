@@ -68,27 +68,13 @@ def encode_meta(meta: RowMeta) -> str:
     versions: dict[str, int] = {}
     parts = []
     for name, (v, b, m, h) in meta.fields.items():
-        vi = versions.get(v)
-        if vi is None:
-            vi = versions[v] = len(versions)
-        if b is None:
-            bi = -1
-        else:
-            bi = versions.get(b, -2)
-            if bi == -2:
-                bi = versions[b] = len(versions)
+        vi = versions.setdefault(v, len(versions))
+        bi = -1 if b is None else versions.setdefault(b, len(versions))
         key = KEYS.get(name) or KEYS.setdefault(name, ascii_text(name) + ":[")
         parts.append(f"{key}{vi},{bi},{1 if m else 0},{int(h)}]")
     dv, db, flag = meta.deleted
-    dvi = versions.get(dv)
-    if dvi is None:
-        dvi = versions[dv] = len(versions)
-    if db is None:
-        dbi = -1
-    else:
-        dbi = versions.get(db, -2)
-        if dbi == -2:
-            dbi = versions[db] = len(versions)
+    dvi = versions.setdefault(dv, len(versions))
+    dbi = -1 if db is None else versions.setdefault(db, len(versions))
     return (
         '{"v":['
         + ",".join(map(ascii_text, versions))
