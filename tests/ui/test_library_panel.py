@@ -397,7 +397,7 @@ def test_meaning_joins_the_ranking_after_the_first_search_without_blocking_it(
     assert not engine.semantic_ready  # the app loads no model until the library is searched
     hits = search(qtbot, panel, "退款多久到账")
     assert hits  # answered lexically while the model loads
-    qtbot.waitUntil(lambda: engine.semantic_ready, timeout=30_000)
-    assert (tmp_path / "library_vectors.snapshot").is_file()
+    saved = tmp_path / "library_vectors.snapshot"  # written just after meaning is ready
+    qtbot.waitUntil(lambda: engine.semantic_ready and saved.is_file(), timeout=30_000)
     assert search(qtbot, panel, "钱什么时候能退回来")
     runner.wait_idle()
